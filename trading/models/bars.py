@@ -1,0 +1,56 @@
+"""Recorded prices: 1-minute OHLCV bars and 1-second price ticks.
+
+`Bar` is the base bar the feed writes in batches (upserts that widen high/low,
+move the close and add volume, so a bar survives restarts and flush retries).
+Longer intervals (5m ... 1d) are aggregated from it in SQL
+(`trading.selectors.bars`). The unique index on (instrument, start) serves
+every range query.
+
+`PriceTick` keeps the last price of each second per instrument for a bounded
+retention (`PRICE_TICK_RETENTION_DAYS`): `trading.prices.price_at` answers
+"last recorded price at or before an instant" from it to the second, and
+falls back to 1-minute bar closes once ticks are pruned.
+"""
+
+from django.db import models
+
+
+class Bar(models.Model):
+    instrument = models.ForeignKey("trading.Instrument", on_delete=models.PROTECT, related_name="bars")
+    start = models.DateTimeField()
+    open = models.DecimalField(max_digits=20, decimal_places=8)
+    high = models.DecimalField(max_digits=20, decimal_places=8)
+    low = models.DecimalField(max_digits=20, decimal_places=8)
+    close = models.DecimalField(max_digits=20, decimal_places=8)
+    volume = models.DecimalField(max_digits=28, decimal_places=8, default=0)
+
+    class Meta:
+        ordering = ["instrument", "start"]
+        constraints = [
+            # Also the index of every range query: (instrument_id, start).
+            models.UniqueConstraint(fields=["instrument", "start"], name="bar_instrument_start_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(low__lte=models.F("open"))
+                & models.Q(low__lte=models.F("close"))
+                & models.Q(high__gte=models.F("open"))
+                & models.Q(high__gte=models.F("close")),
+                name="bar_ohlc_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id}@{self.start.isoformat()}"
+
+
+class PriceTick(models.Model):
+    instrument = models.ForeignKey("trading.Instrument", on_delete=models.PROTECT, related_name="ticks")
+    at = models.DateTimeField()
+    price = models.DecimalField(max_digits=20, decimal_places=8)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "at"], name="pricetick_instrument_at_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id}@{self.at.isoformat()}={self.price}"
