@@ -1,5 +1,9 @@
 """Page routes of the frontend app."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from frontend import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+]
