@@ -1,0 +1,109 @@
+// Notifications: in-app toasts for the events a user must not miss, and the
+// browser's Notification API when the tab is hidden and the user allowed
+// it. Each channel can be turned off in the notification settings; the
+// choices are rendered into <body data-notify-*> by the base template.
+
+import { el } from "./dom.js";
+import { format } from "./money.js";
+import { plainReason } from "./reasons.js";
+
+const TOAST_MS = 8000;
+
+function pref(name) {
+  return document.body.dataset[name] !== "0";
+}
+
+export function toast({ title, body = "", kind = "info", href = null }) {
+  const region = document.getElementById("toasts");
+  if (!region) return null;
+  const close = el("button", { class: "link-button toast-close", type: "button", "aria-label": "Dismiss" }, "✕");
+  const node = el(
+    "div",
+    { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status", dataset: { kind } },
+    close,
+    el("span", { class: "toast-title" }, title),
+    body ? el("span", { class: "toast-body" }, body) : null,
+    href ? el("a", { href, class: "toast-link" }, " View") : null,
+  );
+  close.addEventListener("click", () => node.remove());
+  region.append(node);
+  window.setTimeout(() => node.remove(), TOAST_MS);
+  return node;
+}
+
+function browserNotify(title, body) {
+  if (!pref("notifyBrowser") || !("Notification" in window)) return;
+  if (!document.hidden || Notification.permission !== "granted") return;
+  try {
+    new Notification(title, { body, tag: `tv-${title}` });
+  } catch (error) {
+    // Some mobile browsers only allow notifications from a service worker.
+  }
+}
+
+function money(value, currency = "USD") {
+  if (value === undefined || value === null || value === "") return "";
+  try {
+    return `${format(value, 2)} ${currency}`;
+  } catch (error) {
+    return `${value} ${currency}`;
+  }
+}
+
+function tradeLabel(trade) {
+  const side = trade.side ? `${trade.side} ` : "";
+  return `${side}${trade.symbol || trade.instrument || "trade"}`.trim();
+}
+
+/** The message for each notifying event, or null for the others. */
+export function describe(frame) {
+  const data = frame.data || {};
+  const detail = data.id ? `/trades/${data.id}/` : null;
+  switch (frame.event) {
+    case "trade.settled": {
+      const pnl = data.realized_pnl ?? data.realised_pnl ?? data.pnl;
+      const sign = pnl !== undefined && pnl !== null && !String(pnl).startsWith("-") ? "+" : "";
+      return {
+        title: `Trade settled: ${tradeLabel(data)}`,
+        body: pnl !== undefined && pnl !== null ? `Profit/loss ${sign}${money(pnl, data.currency)}` : "",
+        kind: "success",
+        href: detail,
+      };
+    }
+    case "trade.rejected":
+      return { title: `Trade refused: ${tradeLabel(data)}`, body: plainReason(data), kind: "error", href: detail };
+    case "trade.failed":
+      return { title: `Trade failed: ${tradeLabel(data)}`, body: plainReason(data), kind: "error", href: detail };
+    case "plan.matured":
+      return {
+        title: `Plan matured${data.name ? `: ${data.name}` : ""}`,
+        body: data.returned !== undefined ? `Returned ${money(data.returned, data.currency)}` : "",
+        kind: "success",
+        href: "/plans/",
+      };
+    case "notification":
+      return { title: data.title || "Notification", body: data.body || data.message || "", kind: "info" };
+    default:
+      return null;
+  }
+}
+
+/** Recent notifications of this tab, newest first (the dashboard lists them). */
+export const recent = [];
+const recentListeners = new Set();
+
+export function onRecent(fn) {
+  recentListeners.add(fn);
+}
+
+export function installNotifications(stream) {
+  stream.on("event", (frame) => {
+    const message = describe(frame);
+    if (!message) return;
+    recent.unshift({ ...message, at: frame.time || frame.at || new Date().toISOString(), seq: frame.seq });
+    recent.splice(20);
+    recentListeners.forEach((fn) => fn(recent));
+    if (pref("notifyInApp")) toast(message);
+    browserNotify(message.title, message.body);
+  });
+}
