@@ -1,0 +1,33 @@
+"""Error types of the realtime app (subclasses of `config.errors.DomainError`)."""
+
+from config.errors import DomainError
+
+
+class EventInvalid(DomainError):
+    """`publish` was given an unknown event name or data that does not match
+    the event's registered schema. A programming error in the caller: the
+    caller's transaction should roll back with it."""
+
+    code = "event_invalid"
+    http_status = 500
+
+
+class PublishOutsideTransaction(DomainError):
+    """`publish` was called outside `transaction.atomic()`: the event row and
+    the change it describes would not commit together."""
+
+    code = "publish_outside_transaction"
+    http_status = 500
+
+
+class ResumeAhead(DomainError):
+    """A client asked to resume from a seq the server never issued."""
+
+    code = "since_ahead"
+
+
+class TicketInvalid(DomainError):
+    """A WebSocket ticket that is unknown, expired or already used."""
+
+    code = "ticket_invalid"
+    http_status = 401

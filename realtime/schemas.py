@@ -1,0 +1,140 @@
+"""Event names and the registry of their schemas.
+
+The event names are the contract of DESIGN.md. The app that owns an event's
+data registers its schema at start-up (`register` in its AppConfig.ready), so
+realtime stores and moves events without importing trading or wallets:
+
+- a DRF serializer class: the data must carry exactly the serializer's
+  readable fields (the full current object, never a diff);
+- a dataclass: the data must build it (`schema(**data)`), i.e. carry every
+  required field and no unknown one.
+
+`publish` calls `event_data_validate`, which also turns the data into plain
+JSON values: Decimal becomes its exact string, datetimes ISO 8601, UUIDs
+strings; a float anywhere is refused (money is never a float).
+"""
+
+import dataclasses
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from realtime.errors import EventInvalid
+
+TRADE_QUEUED = "trade.queued"
+TRADE_OPENED = "trade.opened"
+TRADE_RETRYING = "trade.retrying"
+TRADE_REJECTED = "trade.rejected"
+TRADE_FAILED = "trade.failed"
+TRADE_CANCELLED = "trade.cancelled"
+TRADE_SETTLED = "trade.settled"
+WALLET_BALANCE = "wallet.balance"
+PLAN_STARTED = "plan.started"
+PLAN_MATURED = "plan.matured"
+NOTIFICATION = "notification"
+
+EVENT_NAMES: tuple[str, ...] = (
+    TRADE_QUEUED,
+    TRADE_OPENED,
+    TRADE_RETRYING,
+    TRADE_REJECTED,
+    TRADE_FAILED,
+    TRADE_CANCELLED,
+    TRADE_SETTLED,
+    WALLET_BALANCE,
+    PLAN_STARTED,
+    PLAN_MATURED,
+    NOTIFICATION,
+)
+
+_registry: dict[str, Any] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class NotificationData:
+    """A message for the user that belongs to no other object."""
+
+    title: str
+    body: str
+    level: str = "info"  # info | success | warning | error
+
+    LEVELS = ("info", "success", "warning", "error")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.title, str) or not isinstance(self.body, str):
+            raise TypeError("title and body must be strings")
+        if self.level not in self.LEVELS:
+            raise ValueError(f"level must be one of {', '.join(self.LEVELS)}")
+
+
+def register(event: str, schema: Any) -> None:
+    """Register the schema (serializer class or dataclass) of one event name."""
+    if event not in EVENT_NAMES:
+        raise EventInvalid(f"unknown event name {event!r}", field="event")
+    is_serializer = isinstance(schema, type) and issubclass(schema, serializers.BaseSerializer)
+    if not (is_serializer or dataclasses.is_dataclass(schema)):
+        raise TypeError("an event schema is a DRF serializer class or a dataclass")
+    _registry[event] = schema
+
+
+def schema_for(event: str) -> Any:
+    try:
+        return _registry[event]
+    except KeyError:
+        raise EventInvalid(f"no schema registered for event {event!r}", field="event") from None
+
+
+def registered_events() -> list[str]:
+    return [name for name in EVENT_NAMES if name in _registry]
+
+
+def json_native(value: Any, *, path: str = "data") -> Any:
+    """`value` as JSON-native types; Decimal → exact string; float refused."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        raise EventInvalid(f"{path} is a float; send money and prices as Decimal", field=path)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise EventInvalid(f"{path} is not a finite number", field=path)
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): json_native(v, path=f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_native(v, path=f"{path}[{i}]") for i, v in enumerate(value)]
+    raise EventInvalid(f"{path} has a type JSON cannot carry: {type(value).__name__}", field=path)
+
+
+def event_data_validate(*, event: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Check `data` against the schema registered for `event`; return it as JSON values."""
+    if event not in EVENT_NAMES:
+        raise EventInvalid(f"unknown event name {event!r}", field="event")
+    schema = schema_for(event)
+    if not isinstance(data, dict):
+        raise EventInvalid("event data must be an object", field="data")
+    if dataclasses.is_dataclass(schema):
+        try:
+            schema(**data)  # type: ignore[operator]  # a dataclass type, not an instance
+        except (TypeError, ValueError) as exc:
+            raise EventInvalid(f"{event} data does not match its schema: {exc}", field="data") from exc
+    else:
+        readable = {name for name, field in schema().fields.items() if not field.write_only}
+        if set(data) != readable:
+            missing = sorted(readable - set(data))
+            unknown = sorted(set(data) - readable)
+            raise EventInvalid(
+                f"{event} data does not match its schema (missing {missing}, unknown {unknown})",
+                field="data",
+            )
+    return json_native(data)
+
+
+def notification_data(*, title: str, body: str, level: str = "info") -> dict[str, Any]:
+    return dataclasses.asdict(NotificationData(title=title, body=body, level=level))
