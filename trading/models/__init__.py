@@ -6,5 +6,22 @@ their own modules here and one import line each below.
 
 from trading.models.bars import Bar, PriceTick
 from trading.models.instruments import AssetClass, CalendarKind, FeedSource, Instrument
+from trading.models.plans import Plan, PlanStatus, PlanStrategy
+from trading.models.trades import CloseReason, Trade, TradeSide, TradeSource, TradeStatus
 
-__all__ = ["AssetClass", "Bar", "CalendarKind", "FeedSource", "Instrument", "PriceTick"]
+__all__ = [
+    "AssetClass",
+    "Bar",
+    "CalendarKind",
+    "CloseReason",
+    "FeedSource",
+    "Instrument",
+    "Plan",
+    "PlanStatus",
+    "PlanStrategy",
+    "PriceTick",
+    "Trade",
+    "TradeSide",
+    "TradeSource",
+    "TradeStatus",
+]
