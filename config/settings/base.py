@@ -222,6 +222,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Wallets (docs/ledger.md) ---------------------------------------------
 WALLET_CURRENCIES = {"USD": 2}
+# Rows per system account kind and currency, so deposits and settlements of
+# different users do not queue on one row lock (docs/ledger.md).
+WALLET_SYSTEM_SHARDS = env_int("WALLET_SYSTEM_SHARDS", 16)
 DEMO_DEPOSIT_DAILY_LIMIT = env("DEMO_DEPOSIT_DAILY_LIMIT", "100000.00")
 MONEY_MAX_AMOUNT = env("MONEY_MAX_AMOUNT", "10000000.00")
 

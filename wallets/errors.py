@@ -1,0 +1,49 @@
+"""Refusals raised by the wallet services; `config.exceptions` maps them to HTTP."""
+
+from config.errors import Conflict, DomainError, IdempotencyMismatch, NotFound
+
+__all__ = [
+    "Conflict",
+    "DepositLimitExceeded",
+    "DomainError",
+    "Forbidden",
+    "IdempotencyMismatch",
+    "InsufficientFunds",
+    "InvalidAmount",
+    "InvalidRequest",
+    "NotFound",
+    "UnknownCurrency",
+]
+
+
+class InvalidAmount(DomainError):
+    """Money input the one validator (`wallets.money.parse_amount`) refused."""
+
+    code = "invalid_amount"
+
+
+class UnknownCurrency(DomainError):
+    code = "unknown_currency"
+
+
+class InsufficientFunds(DomainError):
+    """The posting would take a user account below zero; nothing was written."""
+
+    code = "insufficient_funds"
+
+
+class DepositLimitExceeded(DomainError):
+    code = "deposit_limit_exceeded"
+
+
+class Forbidden(DomainError):
+    """The acting user may not do this (e.g. a non-staff user approving a withdrawal)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class InvalidRequest(DomainError):
+    """A parameter a service cannot accept (bad reference, blank reason, ...)."""
+
+    code = "invalid"

@@ -1,0 +1,264 @@
+"""The posting engine every wallet service goes through.
+
+`ledger_post` writes one ledger transaction and its entries and moves the
+cached balances, in the order that keeps account locks short:
+
+1. insert the transaction row, `ON CONFLICT DO NOTHING` on its idempotency
+   key: a retry finds the first row and returns it (or `IdempotencyMismatch`
+   if its parameters differ) without touching any account;
+2. look up (or create) the account rows, bulk-insert the entries; neither
+   locks an account (the entries' FK takes only KEY SHARE);
+3. one statement locks the accounts in id order and applies the deltas with
+   the non-negative guard (`wallets.locks.accounts_apply_deltas`);
+4. run the caller's check under the lock, publish `wallet.balance` for each
+   user touched, and let the caller's transaction commit, where the deferred
+   trigger verifies the entries balance.
+
+So a hot account is held for step 3's round trip, the publish, and commit.
+Callers (the services) own `transaction.atomic()`; this module requires one.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import wraps
+from typing import Any, NamedTuple, ParamSpec, TypeVar
+
+from django.conf import settings
+from django.db import OperationalError, connection
+from django.db.models import Q
+from django.utils import timezone
+
+from wallets.errors import IdempotencyMismatch, InsufficientFunds
+from wallets.events import balance_item, wallet_balance_publish
+from wallets.locks import AccountRow, accounts_apply_deltas
+from wallets.models import USER_KINDS, Account, AccountKind, Entry, LedgerTransaction
+from wallets.money import quantize
+from wallets.selectors import balances_of
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Leg(NamedTuple):
+    """One side of a movement: `amount` (signed) on the account `kind` of
+    `owner_id` (None for the platform's system account)."""
+
+    owner_id: int | None
+    kind: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Posting:
+    transaction: LedgerTransaction
+    replayed: bool
+
+
+def fingerprint(**params: Any) -> str:
+    """A stable hash of a request's parameters, to tell a retry from key reuse."""
+    text = json.dumps({k: str(v) for k, v in params.items()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def system_shard(user_id: int) -> int:
+    return user_id % max(1, int(settings.WALLET_SYSTEM_SHARDS))
+
+
+_INSERT_TRANSACTION = """
+INSERT INTO wallets_ledgertransaction
+    (user_id, kind, currency, amount, reference, idempotency_key, fingerprint, memo, created_by_id,
+     created_at)
+VALUES (%(user_id)s, %(kind)s, %(currency)s, %(amount)s, %(reference)s, %(key)s, %(fingerprint)s,
+        %(memo)s, %(created_by_id)s, %(created_at)s)
+ON CONFLICT (user_id, kind, idempotency_key) DO NOTHING
+RETURNING id
+"""
+
+
+def transaction_find(*, user_id: int, kind: str, idempotency_key: str, fingerprint: str) -> LedgerTransaction:
+    """The transaction an earlier call with this key wrote; `IdempotencyMismatch`
+    if that call had other parameters."""
+    existing = LedgerTransaction.objects.get(user_id=user_id, kind=kind, idempotency_key=idempotency_key)
+    if existing.fingerprint != fingerprint:
+        raise IdempotencyMismatch(
+            "This Idempotency-Key was already used for a request with other parameters.",
+            field="idempotency_key",
+        )
+    return existing
+
+
+def _account_ids(*, currency: str, owner_ids: Iterable[int], shard: int) -> dict[tuple[int | None, str], int]:
+    """Ids of both user accounts of each owner and the system accounts of
+    `shard`, creating missing ones (accounts are created on first use)."""
+    owners = sorted(set(owner_ids))
+
+    def load() -> dict[tuple[int | None, str], int]:
+        rows = Account.objects.filter(
+            Q(owner_id__in=owners) | Q(owner__isnull=True, shard=shard), currency=currency
+        ).values_list("id", "owner_id", "kind")
+        return {(owner, kind): pk for pk, owner, kind in rows}
+
+    found = load()
+    wanted = [(o, k) for o in owners for k in USER_KINDS] + [
+        (None, k) for k in (AccountKind.EXTERNAL, AccountKind.VENUE, AccountKind.FEES)
+    ]
+    missing = [key for key in wanted if key not in found]
+    if missing:
+        Account.objects.bulk_create(
+            [Account(owner_id=o, kind=k, currency=currency, shard=0 if o else shard) for o, k in missing],
+            ignore_conflicts=True,
+        )
+        found = load()
+    return found
+
+
+def ledger_post(
+    *,
+    user_id: int,
+    kind: str,
+    currency: str,
+    amount: Decimal,
+    legs: Sequence[Leg],
+    reference: str,
+    idempotency_key: str,
+    fingerprint: str,
+    memo: str = "",
+    created_by_id: int | None = None,
+    under_lock: Callable[[LedgerTransaction], None] | None = None,
+) -> Posting:
+    """Write one balanced movement, or return the one an earlier call with the key wrote.
+
+    Precondition: inside `transaction.atomic()` (the caller's); on any error
+    the caller's transaction (or savepoint) rolls back, leaving nothing.
+    `under_lock` runs after the accounts are locked and changed, for checks
+    that must not race (e.g. a daily limit); it raises to refuse.
+    """
+    assert connection.in_atomic_block, "ledger_post needs the caller's transaction"
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_TRANSACTION,
+            {
+                "user_id": user_id,
+                "kind": kind,
+                "currency": currency,
+                "amount": amount,
+                "reference": reference,
+                "key": idempotency_key,
+                "fingerprint": fingerprint,
+                "memo": memo,
+                "created_by_id": created_by_id,
+                "created_at": now,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        tx = transaction_find(
+            user_id=user_id, kind=kind, idempotency_key=idempotency_key, fingerprint=fingerprint
+        )
+        return Posting(transaction=tx, replayed=True)
+    tx = LedgerTransaction(
+        id=row[0],
+        user_id=user_id,
+        kind=kind,
+        currency=currency,
+        amount=amount,
+        reference=reference,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        memo=memo,
+        created_by_id=created_by_id,
+        created_at=now,
+    )
+    tx._state.adding = False
+
+    owners = {leg.owner_id for leg in legs if leg.owner_id is not None}
+    ids = _account_ids(currency=currency, owner_ids=owners, shard=system_shard(user_id))
+    entries = [
+        Entry(transaction_id=tx.id, account_id=ids[(leg.owner_id, leg.kind)], amount=leg.amount)
+        for leg in legs
+        if leg.amount != 0
+    ]
+    Entry.objects.bulk_create(entries)
+
+    # Both user accounts of every owner are locked (delta 0 when untouched)
+    # so the published balances are exact, not read beside a concurrent writer.
+    deltas: dict[int, Decimal] = defaultdict(Decimal)
+    for owner in owners:
+        for user_kind in USER_KINDS:
+            deltas[ids[(owner, user_kind)]] += 0
+    for entry in entries:
+        deltas[entry.account_id] += entry.amount
+    changed = accounts_apply_deltas(deltas=deltas)
+    if len(changed) != len(deltas):
+        short = [pk for pk in deltas if pk not in changed]
+        raise InsufficientFunds(
+            f"Insufficient funds: this would take account {short[0]} below zero.", field="amount"
+        )
+    if under_lock is not None:
+        under_lock(tx)
+    _publish_balances(rows=changed.values(), currency=currency)
+    return Posting(transaction=tx, replayed=False)
+
+
+def _publish_balances(*, rows: Iterable[AccountRow], currency: str) -> None:
+    """One `wallet.balance` event per user touched, in user-id order (the
+    event log's per-user counter locks are then taken in one order too).
+
+    The posted currency's balances come from the locked rows; other
+    currencies (only when more than one is configured) are read beside them."""
+    by_owner: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for row in rows:
+        if row.owner_id is not None:
+            by_owner[row.owner_id][row.kind] = row.balance
+    for owner_id in sorted(by_owner):
+        mine = by_owner[owner_id]
+        balances = {
+            currency: balance_item(
+                currency=currency,
+                available=quantize(mine[AccountKind.AVAILABLE], currency),
+                reserved=quantize(mine[AccountKind.RESERVED], currency),
+            )
+        }
+        if len(settings.WALLET_CURRENCIES) > 1:
+            for item in balances_of(user_id=owner_id):
+                balances.setdefault(item["currency"], item)
+        wallet_balance_publish(user_id=owner_id, balances=[balances[c] for c in sorted(balances)])
+
+
+_RETRYABLE = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+
+
+def retry_on_conflict(fn: Callable[P, R]) -> Callable[P, R]:
+    """Retry a service when PostgreSQL aborted it for a deadlock or a
+    serialization failure, if it owns the transaction (inside a caller's
+    transaction the caller must retry: its earlier work was rolled back too).
+
+    The account lock order makes deadlocks among wallet services impossible;
+    this guards against other writers that lock in another order.
+    """
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        attempts = 3
+        for attempt in range(attempts):
+            if connection.in_atomic_block:
+                return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except OperationalError as exc:
+                code = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+                if code not in _RETRYABLE or attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def day_start(at: datetime) -> datetime:
+    return at.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -1,0 +1,73 @@
+"""Every row lock the wallets app takes, in one place.
+
+The project's one lock order: a trade/plan row first (its owner's module),
+then a withdrawal request row, then ledger accounts in primary-key order.
+Taking locks in one global order is what makes deadlocks impossible between
+writers that follow it.
+
+Accounts are locked with FOR NO KEY UPDATE: it conflicts with other writers
+of the row but not with the FOR KEY SHARE lock that inserting an entry takes
+through its foreign key, so entries can be written before the accounts are
+locked and the lock is held for as short a time as possible.
+"""
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.db import connection
+
+from wallets.models import WithdrawalRequest
+
+
+class AccountRow(NamedTuple):
+    id: int
+    owner_id: int | None
+    currency: str
+    kind: str
+    balance: Decimal
+
+
+# The subquery locks the rows in id order (its LockRows node sits above the
+# sort); the UPDATE only touches rows that subquery has already returned, so
+# every lock is taken in id order whatever join the planner picks. READ
+# COMMITTED re-evaluates the guard on the newest row version after a wait.
+# The guard keeps user accounts at or above zero; rows it rejects are not
+# returned, which is how the caller learns of insufficient funds.
+_APPLY_DELTAS = """
+UPDATE wallets_account AS a
+   SET balance = a.balance + d.delta
+  FROM (SELECT id FROM wallets_account WHERE id = ANY(%(ids)s) ORDER BY id FOR NO KEY UPDATE) AS l,
+       unnest(%(ids)s::bigint[], %(deltas)s::numeric[]) AS d(id, delta)
+ WHERE a.id = l.id AND d.id = l.id
+   AND (a.owner_id IS NULL OR a.balance + d.delta >= 0)
+RETURNING a.id, a.owner_id, a.currency, a.kind, a.balance
+"""
+
+
+def accounts_apply_deltas(*, deltas: Mapping[int, Decimal]) -> dict[int, AccountRow]:
+    """Lock the accounts in `deltas` in id order and add each delta to its balance.
+
+    One statement, so the lock is held for one round trip plus the rest of
+    the caller's transaction. Returns the rows it changed; a user account
+    missing from the result would have gone below zero and was left alone
+    (the caller must then roll back). Precondition: inside a transaction.
+    """
+    ids = sorted(deltas)
+    with connection.cursor() as cursor:
+        cursor.execute(_APPLY_DELTAS, {"ids": ids, "deltas": [deltas[i] for i in ids]})
+        return {row[0]: AccountRow(*row) for row in cursor.fetchall()}
+
+
+def accounts_lock(*, account_ids: list[int]) -> None:
+    """Lock accounts in id order without changing them (for reads that must not race a writer)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM wallets_account WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE",
+            [sorted(account_ids)],
+        )
+
+
+def withdrawal_lock(*, withdrawal_id: int) -> WithdrawalRequest:
+    """The withdrawal request row, locked; raises `WithdrawalRequest.DoesNotExist`."""
+    return WithdrawalRequest.objects.select_for_update().get(pk=withdrawal_id)

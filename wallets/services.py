@@ -1,0 +1,381 @@
+"""Wallet services: every way money moves.
+
+Each service takes keyword-only arguments and an idempotency key, owns its
+`transaction.atomic()`, and goes through `wallets.ledger.ledger_post`, which
+locks accounts in id order, refuses to take a user account below zero
+(`InsufficientFunds`) and publishes `wallet.balance`. The same key returns the
+first result; the same key with other parameters raises `IdempotencyMismatch`.
+
+Amounts given to these functions are already validated `Decimal`s at the
+currency's scale (`wallets.money.parse_amount` at the edge); services still
+refuse non-positive or over-scale amounts, since the trading app calls them
+with computed values.
+
+Who may call what: any user moves their own money; `wallet_adjust` and the
+withdrawal decisions need a staff user.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from wallets.errors import Conflict, DepositLimitExceeded, Forbidden, InvalidAmount, InvalidRequest, NotFound
+from wallets.ledger import (
+    Leg,
+    Posting,
+    day_start,
+    fingerprint,
+    ledger_post,
+    retry_on_conflict,
+    transaction_find,
+)
+from wallets.locks import withdrawal_lock
+from wallets.models import (
+    AccountKind,
+    LedgerTransaction,
+    TransactionKind,
+    WithdrawalRequest,
+    WithdrawalStatus,
+)
+from wallets.money import currency_scale, max_amount
+
+AVAILABLE = AccountKind.AVAILABLE
+RESERVED = AccountKind.RESERVED
+EXTERNAL = AccountKind.EXTERNAL
+VENUE = AccountKind.VENUE
+FEES = AccountKind.FEES
+
+
+def _check_amount(amount: Decimal, *, currency: str, field: str, allow_zero: bool = False) -> Decimal:
+    """Refuse amounts a caller computed wrongly: float, non-finite, over-scale, out of range."""
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise InvalidAmount("Amounts are finite Decimals.", field=field)
+    scale = currency_scale(currency)
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite, checked above
+    if exponent < -scale and amount != amount.quantize(Decimal(1).scaleb(-scale)):
+        raise InvalidAmount(f"At most {scale} decimal places for {currency}.", field=field)
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise InvalidAmount("The amount must be greater than zero.", field=field)
+    if amount > max_amount():
+        raise InvalidAmount(f"The amount must be at most {max_amount()}.", field=field)
+    return amount
+
+
+def _check_key(idempotency_key: str) -> str:
+    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 255:
+        raise InvalidRequest(
+            "An idempotency key of 1 to 255 characters is required.", field="idempotency_key"
+        )
+    return idempotency_key
+
+
+def _check_reference(reference: str) -> str:
+    if not isinstance(reference, str) or len(reference) > 100:
+        raise InvalidRequest("A reference is at most 100 characters.", field="reference")
+    return reference
+
+
+def _require_staff(user: AbstractBaseUser) -> None:
+    if not getattr(user, "is_staff", False):
+        raise Forbidden("Only staff may do this.")
+
+
+@retry_on_conflict
+def wallet_deposit(
+    *, user: AbstractBaseUser, amount: Decimal, currency: str, idempotency_key: str
+) -> LedgerTransaction:
+    """Demo deposit: external → available, at most `DEMO_DEPOSIT_DAILY_LIMIT` per UTC day.
+
+    The limit is checked under the lock of the user's accounts, so two
+    concurrent deposits cannot both slip under it."""
+    _check_amount(amount, currency=currency, field="amount")
+    key = _check_key(idempotency_key)
+    limit = Decimal(str(settings.DEMO_DEPOSIT_DAILY_LIMIT))
+
+    def within_daily_limit(tx: LedgerTransaction) -> None:
+        today = LedgerTransaction.objects.filter(
+            user_id=user.pk,
+            kind=TransactionKind.DEPOSIT,
+            currency=currency,
+            created_at__gte=day_start(tx.created_at),
+        ).aggregate(total=Sum("amount"))["total"] or Decimal(0)
+        if today > limit:
+            raise DepositLimitExceeded(
+                f"Demo deposits are limited to {limit} {currency} per day; "
+                f"{limit - (today - amount)} {currency} left today.",
+                field="amount",
+            )
+
+    with transaction.atomic():
+        posting = ledger_post(
+            user_id=user.pk,
+            kind=TransactionKind.DEPOSIT,
+            currency=currency,
+            amount=amount,
+            legs=[Leg(None, EXTERNAL, -amount), Leg(user.pk, AVAILABLE, amount)],
+            reference="demo-deposit",
+            idempotency_key=key,
+            fingerprint=fingerprint(amount=amount, currency=currency),
+            under_lock=within_daily_limit,
+        )
+    return posting.transaction
+
+
+@retry_on_conflict
+def wallet_withdrawal_request(
+    *, user: AbstractBaseUser, amount: Decimal, currency: str, idempotency_key: str
+) -> WithdrawalRequest:
+    """Hold `amount` (available → reserved) until staff decide."""
+    _check_amount(amount, currency=currency, field="amount")
+    key = _check_key(idempotency_key)
+    with transaction.atomic():
+        posting = ledger_post(
+            user_id=user.pk,
+            kind=TransactionKind.WITHDRAWAL_REQUEST,
+            currency=currency,
+            amount=amount,
+            legs=[Leg(user.pk, AVAILABLE, -amount), Leg(user.pk, RESERVED, amount)],
+            reference="withdrawal",
+            idempotency_key=key,
+            fingerprint=fingerprint(amount=amount, currency=currency),
+        )
+        if posting.replayed:
+            return WithdrawalRequest.objects.get(request_transaction=posting.transaction)
+        return WithdrawalRequest.objects.create(
+            user_id=user.pk, currency=currency, amount=amount, request_transaction=posting.transaction
+        )
+
+
+def _withdrawal_decide(
+    *,
+    staff: AbstractBaseUser,
+    withdrawal_id: int,
+    approve: bool,
+    reason: str,
+    idempotency_key: str,
+) -> WithdrawalRequest:
+    _require_staff(staff)
+    key = _check_key(idempotency_key)
+    kind = TransactionKind.WITHDRAWAL_APPROVE if approve else TransactionKind.WITHDRAWAL_REJECT
+    with transaction.atomic():
+        # Lock order: the withdrawal row first, then (in ledger_post) accounts.
+        try:
+            withdrawal = withdrawal_lock(withdrawal_id=withdrawal_id)
+        except WithdrawalRequest.DoesNotExist:
+            raise NotFound("No such withdrawal request.") from None
+        print_ = fingerprint(withdrawal=withdrawal.pk, reason=reason)
+        if LedgerTransaction.objects.filter(
+            user_id=withdrawal.user_id, kind=kind, idempotency_key=key
+        ).exists():
+            transaction_find(user_id=withdrawal.user_id, kind=kind, idempotency_key=key, fingerprint=print_)
+            return withdrawal
+        if withdrawal.status != WithdrawalStatus.PENDING:
+            raise Conflict(f"This withdrawal is already {withdrawal.status}.", field="status")
+        amount = withdrawal.amount
+        target = EXTERNAL if approve else AVAILABLE
+        posting = ledger_post(
+            user_id=withdrawal.user_id,
+            kind=kind,
+            currency=withdrawal.currency,
+            amount=amount,
+            legs=[
+                Leg(withdrawal.user_id, RESERVED, -amount),
+                Leg(None if approve else withdrawal.user_id, target, amount),
+            ],
+            reference=f"withdrawal:{withdrawal.pk}",
+            idempotency_key=key,
+            fingerprint=print_,
+            memo=reason,
+            created_by_id=staff.pk,
+        )
+        withdrawal.status = WithdrawalStatus.APPROVED if approve else WithdrawalStatus.REJECTED
+        withdrawal.decision_transaction = posting.transaction
+        withdrawal.decided_by_id = staff.pk
+        withdrawal.decision_reason = reason
+        withdrawal.decided_at = timezone.now()
+        withdrawal.save(
+            update_fields=["status", "decision_transaction", "decided_by", "decision_reason", "decided_at"]
+        )
+        return withdrawal
+
+
+@retry_on_conflict
+def wallet_withdrawal_approve(
+    *, staff: AbstractBaseUser, withdrawal_id: int, idempotency_key: str, reason: str = ""
+) -> WithdrawalRequest:
+    """Pay out a pending withdrawal: reserved → external."""
+    return _withdrawal_decide(
+        staff=staff, withdrawal_id=withdrawal_id, approve=True, reason=reason, idempotency_key=idempotency_key
+    )
+
+
+@retry_on_conflict
+def wallet_withdrawal_reject(
+    *, staff: AbstractBaseUser, withdrawal_id: int, idempotency_key: str, reason: str = ""
+) -> WithdrawalRequest:
+    """Refuse a pending withdrawal: reserved → available."""
+    return _withdrawal_decide(
+        staff=staff,
+        withdrawal_id=withdrawal_id,
+        approve=False,
+        reason=reason,
+        idempotency_key=idempotency_key,
+    )
+
+
+@retry_on_conflict
+def wallet_adjust(
+    *,
+    staff: AbstractBaseUser,
+    user: AbstractBaseUser,
+    amount: Decimal,
+    currency: str,
+    direction: str,
+    reason: str,
+    idempotency_key: str,
+) -> LedgerTransaction:
+    """Staff correction against the external account: `credit` adds to the
+    user's available balance, `debit` takes from it (never below zero)."""
+    _require_staff(staff)
+    _check_amount(amount, currency=currency, field="amount")
+    key = _check_key(idempotency_key)
+    if direction not in ("credit", "debit"):
+        raise InvalidRequest("Direction is 'credit' or 'debit'.", field="direction")
+    if not isinstance(reason, str) or not reason.strip():
+        raise InvalidRequest("A reason is required for an adjustment.", field="reason")
+    signed = amount if direction == "credit" else -amount
+    with transaction.atomic():
+        posting = ledger_post(
+            user_id=user.pk,
+            kind=TransactionKind.ADJUSTMENT,
+            currency=currency,
+            amount=amount,
+            legs=[Leg(None, EXTERNAL, -signed), Leg(user.pk, AVAILABLE, signed)],
+            reference=f"adjustment:{direction}",
+            idempotency_key=key,
+            fingerprint=fingerprint(amount=amount, currency=currency, direction=direction, reason=reason),
+            memo=reason.strip(),
+            created_by_id=staff.pk,
+        )
+    return posting.transaction
+
+
+def _post(**kwargs: Any) -> LedgerTransaction:
+    with transaction.atomic():
+        posting: Posting = ledger_post(**kwargs)
+    return posting.transaction
+
+
+@retry_on_conflict
+def wallet_reserve(
+    *,
+    user: AbstractBaseUser,
+    amount: Decimal,
+    currency: str,
+    reference: str,
+    idempotency_key: str,
+    fee: Decimal = Decimal(0),
+) -> LedgerTransaction:
+    """Set `amount` aside (available → reserved) and charge `fee` (available → fees)."""
+    _check_amount(amount, currency=currency, field="amount")
+    _check_amount(fee, currency=currency, field="fee", allow_zero=True)
+    return _post(
+        user_id=user.pk,
+        kind=TransactionKind.RESERVE,
+        currency=currency,
+        amount=amount,
+        legs=[
+            Leg(user.pk, AVAILABLE, -(amount + fee)),
+            Leg(user.pk, RESERVED, amount),
+            Leg(None, FEES, fee),
+        ],
+        reference=_check_reference(reference),
+        idempotency_key=_check_key(idempotency_key),
+        fingerprint=fingerprint(amount=amount, currency=currency, reference=reference, fee=fee),
+    )
+
+
+@retry_on_conflict
+def wallet_release(
+    *, user: AbstractBaseUser, amount: Decimal, currency: str, reference: str, idempotency_key: str
+) -> LedgerTransaction:
+    """Give back a reservation (reserved → available), e.g. a trade that never opened."""
+    _check_amount(amount, currency=currency, field="amount")
+    return _post(
+        user_id=user.pk,
+        kind=TransactionKind.RELEASE,
+        currency=currency,
+        amount=amount,
+        legs=[Leg(user.pk, RESERVED, -amount), Leg(user.pk, AVAILABLE, amount)],
+        reference=_check_reference(reference),
+        idempotency_key=_check_key(idempotency_key),
+        fingerprint=fingerprint(amount=amount, currency=currency, reference=reference),
+    )
+
+
+@retry_on_conflict
+def wallet_settle(
+    *,
+    user: AbstractBaseUser,
+    stake: Decimal,
+    pnl: Decimal,
+    fee: Decimal,
+    currency: str,
+    reference: str,
+    idempotency_key: str,
+) -> LedgerTransaction:
+    """Close a position: reserved -stake; available +stake+pnl-fee; venue -pnl; fees +fee.
+
+    The caller bounds a loss by the stake; whatever it passes, a posting that
+    would take the available or reserved account below zero is refused with
+    `InsufficientFunds` and nothing is written."""
+    _check_amount(stake, currency=currency, field="stake")
+    _check_amount(fee, currency=currency, field="fee", allow_zero=True)
+    _check_amount(abs(pnl), currency=currency, field="pnl", allow_zero=True)
+    return _post(
+        user_id=user.pk,
+        kind=TransactionKind.SETTLE,
+        currency=currency,
+        amount=stake,
+        legs=[
+            Leg(user.pk, RESERVED, -stake),
+            Leg(user.pk, AVAILABLE, stake + pnl - fee),
+            Leg(None, VENUE, -pnl),
+            Leg(None, FEES, fee),
+        ],
+        reference=_check_reference(reference),
+        idempotency_key=_check_key(idempotency_key),
+        fingerprint=fingerprint(stake=stake, pnl=pnl, fee=fee, currency=currency, reference=reference),
+    )
+
+
+@retry_on_conflict
+def wallet_transfer(
+    *,
+    from_user: AbstractBaseUser,
+    to_user: AbstractBaseUser,
+    amount: Decimal,
+    currency: str,
+    reference: str,
+    idempotency_key: str,
+) -> LedgerTransaction:
+    """Move available money between two users (the key is scoped to `from_user`)."""
+    _check_amount(amount, currency=currency, field="amount")
+    if from_user.pk == to_user.pk:
+        raise InvalidRequest("A transfer needs two different users.", field="to_user")
+    return _post(
+        user_id=from_user.pk,
+        kind=TransactionKind.TRANSFER,
+        currency=currency,
+        amount=amount,
+        legs=[Leg(from_user.pk, AVAILABLE, -amount), Leg(to_user.pk, AVAILABLE, amount)],
+        reference=_check_reference(reference),
+        idempotency_key=_check_key(idempotency_key),
+        fingerprint=fingerprint(to=to_user.pk, amount=amount, currency=currency, reference=reference),
+    )
