@@ -232,6 +232,16 @@ MONEY_MAX_AMOUNT = env("MONEY_MAX_AMOUNT", "10000000.00")
 PRICE_STALE_AFTER = env_int("PRICE_STALE_AFTER", 30)
 TICKER_MAX_RATE = env_int("TICKER_MAX_RATE", 4)
 FEED_SEED = env_int("FEED_SEED", 42)
+# Seconds between feed steps (faster than TICKER_MAX_RATE: the feed coalesces)
+# and between batched writes of bars to PostgreSQL.
+FEED_TICK_INTERVAL = float(env("FEED_TICK_INTERVAL", "0.1"))
+FEED_FLUSH_INTERVAL = float(env("FEED_FLUSH_INTERVAL", "2.0"))
+# Per-symbol source overrides, e.g. "BTC-USD=replay,GOOG=random_walk"; unset
+# symbols use Instrument.feed_source (replay for GOOG and EUR-USD).
+MARKET_FEED_SOURCES = dict(item.split("=", 1) for item in env_list("MARKET_FEED_SOURCES", ""))
+# 1-second price ticks behind trading.prices.price_at; older instants fall
+# back to 1-minute bar closes. Longer than any instrument's max trade duration.
+PRICE_TICK_RETENTION_DAYS = env_int("PRICE_TICK_RETENTION_DAYS", 30)
 
 # --- Trading (docs/trading.md) ---------------------------------------------
 MAX_OPEN_TRADES = env_int("MAX_OPEN_TRADES", 50)

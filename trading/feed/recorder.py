@@ -1,0 +1,129 @@
+"""Writes what the feed saw to PostgreSQL in batches.
+
+Between flushes the recorder aggregates in memory:
+
+- per (instrument, minute): open of the first tick, high, low, close of the
+  last tick and the volume since the last successful flush;
+- per (instrument, second): the last tick of that second (`PriceTick`).
+
+`flush()` upserts both in one transaction. A bar that already exists keeps its
+open, widens its high/low, takes the new close and adds the volume, so
+flushing a minute in several pieces, after a failed flush, or after a restart
+in the middle of a minute all give the same bar. When a flush fails nothing is
+dropped: the pending aggregates keep merging until the next flush succeeds
+(bounded by `MAX_PENDING_TICKS`; beyond it the oldest seconds are dropped
+with a log line, bars are kept).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection, transaction
+
+from trading.feed.sources import SourceTick
+
+logger = logging.getLogger(__name__)
+
+MAX_PENDING_TICKS = 200_000
+
+BAR_UPSERT = """
+INSERT INTO trading_bar (instrument_id, start, open, high, low, close, volume)
+VALUES {rows}
+ON CONFLICT (instrument_id, start) DO UPDATE SET
+    high = GREATEST(trading_bar.high, EXCLUDED.high),
+    low = LEAST(trading_bar.low, EXCLUDED.low),
+    close = EXCLUDED.close,
+    volume = trading_bar.volume + EXCLUDED.volume
+"""
+
+TICK_UPSERT = """
+INSERT INTO trading_pricetick (instrument_id, at, price)
+VALUES {rows}
+ON CONFLICT (instrument_id, at) DO UPDATE SET price = EXCLUDED.price
+"""
+
+# One statement per chunk keeps a long backlog from building a huge query.
+CHUNK = 1000
+
+
+@dataclass
+class PendingBar:
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+
+
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+def _second(at: datetime) -> datetime:
+    return at.replace(microsecond=0)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.bars: dict[tuple[int, datetime], PendingBar] = {}
+        self.ticks: dict[tuple[int, datetime], SourceTick] = {}
+
+    def add(self, instrument_id: int, tick: SourceTick) -> None:
+        key = (instrument_id, _minute(tick.at))
+        bar = self.bars.get(key)
+        if bar is None:
+            self.bars[key] = PendingBar(tick.price, tick.price, tick.price, tick.price, tick.volume)
+        else:
+            bar.high = max(bar.high, tick.price)
+            bar.low = min(bar.low, tick.price)
+            bar.close = tick.price
+            bar.volume = bar.volume + tick.volume
+        self.ticks[(instrument_id, _second(tick.at))] = tick
+        if len(self.ticks) > MAX_PENDING_TICKS:
+            oldest = sorted(self.ticks)[: len(self.ticks) - MAX_PENDING_TICKS]
+            for k in oldest:
+                del self.ticks[k]
+            logger.error("recorder backlog full: dropped %d pending 1-second ticks", len(oldest))
+
+    @property
+    def pending(self) -> int:
+        return len(self.bars) + len(self.ticks)
+
+    def flush(self) -> int:
+        """Upsert everything pending in one transaction; returns the rows written.
+
+        Raises the database error if PostgreSQL fails; the pending data stays.
+        """
+        if not self.bars and not self.ticks:
+            return 0
+        bars = sorted(self.bars.items(), key=lambda kv: kv[0])
+        ticks = sorted(self.ticks.items(), key=lambda kv: kv[0])
+        with transaction.atomic(), connection.cursor() as cursor:
+            for i in range(0, len(bars), CHUNK):
+                chunk = bars[i : i + CHUNK]
+                params: list[int | datetime | Decimal] = []
+                for (instrument_id, start), b in chunk:
+                    params += [instrument_id, start, b.open, b.high, b.low, b.close, b.volume]
+                rows = ",".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                cursor.execute(BAR_UPSERT.format(rows=rows), params)
+            for i in range(0, len(ticks), CHUNK):
+                tchunk = ticks[i : i + CHUNK]
+                params = []
+                for (instrument_id, _), t in tchunk:
+                    params += [instrument_id, t.at, t.price]
+                rows = ",".join(["(%s, %s, %s)"] * len(tchunk))
+                cursor.execute(TICK_UPSERT.format(rows=rows), params)
+        self.bars.clear()
+        self.ticks.clear()
+        return len(bars) + len(ticks)
+
+
+def ticks_prune(*, older_than: datetime) -> int:
+    """Delete 1-second price ticks older than `older_than` (their retention)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM trading_pricetick WHERE at < %s", [older_than])
+        return cursor.rowcount
