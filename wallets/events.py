@@ -16,8 +16,8 @@ from realtime.schemas import WALLET_BALANCE
 
 class CurrencyBalanceSerializer(serializers.Serializer):
     currency = serializers.CharField(read_only=True)
-    available = serializers.DecimalField(max_digits=30, decimal_places=8, read_only=True)
-    reserved = serializers.DecimalField(max_digits=30, decimal_places=8, read_only=True)
+    available = serializers.DecimalField(max_digits=None, decimal_places=None, read_only=True)
+    reserved = serializers.DecimalField(max_digits=None, decimal_places=None, read_only=True)
 
 
 class WalletBalanceEventSerializer(serializers.Serializer):

@@ -1,0 +1,267 @@
+"""The wallet API (`/api/v1/wallets/...`): thin views over selectors and services.
+
+Users see only their own accounts, entries and withdrawals (anyone else's is
+a 404, since the querysets are filtered by owner); staff see everyone's and may
+filter by `user`. Money-moving POSTs require an `Idempotency-Key` header and
+are throttled by scope `money`.
+"""
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+from wallets import selectors, services
+from wallets.models import Account, Entry, WithdrawalRequest
+from wallets.serializers import (
+    AccountSerializer,
+    AdjustmentInputSerializer,
+    CurrencyBalanceSerializer,
+    EntrySerializer,
+    LedgerTransactionSerializer,
+    MoneyInputSerializer,
+    WithdrawalDecisionSerializer,
+    WithdrawalSerializer,
+)
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=True,
+    description="Unique per operation; a retry with the same key returns the first result, "
+    "the same key with other parameters gets a 422.",
+)
+USER_FILTER = OpenApiParameter(
+    name="user", type=int, description="Staff only: show this user's objects (ignored for others)."
+)
+
+
+def idempotency_key(request: Request) -> str:
+    key = request.headers.get("Idempotency-Key", "")
+    if not key or len(key) > 255 or not key.isprintable():
+        raise ValidationError(
+            {"Idempotency-Key": ["This header is required: 1 to 255 printable characters."]}
+        )
+    return key
+
+
+class MoneyThrottle(ScopedRateThrottle):
+    """Scope `money`, counted on writes only; reads are bounded by the user throttle."""
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        return super().allow_request(request, view)
+
+
+MONEY_THROTTLES: list[type[BaseThrottle]] = [UserRateThrottle, MoneyThrottle]
+
+
+def _user(request: Request) -> AbstractBaseUser:
+    """The authenticated user (every view here requires one)."""
+    user = request.user
+    assert isinstance(user, AbstractBaseUser)
+    return user
+
+
+def _scope_user(request: Request) -> int | None:
+    """Whose objects a request sees: its own, or (staff) everyone's / `?user=`'s."""
+    user = _user(request)
+    if not getattr(user, "is_staff", False):
+        return int(user.pk)
+    raw = request.query_params.get("user")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise ValidationError({"user": ["A user id."]})
+    return int(raw)
+
+
+@extend_schema(tags=["wallets"])
+class WalletView(APIView):
+    """Balances of the current user (staff: of `?user=`), one item per currency."""
+
+    @extend_schema(parameters=[USER_FILTER], responses=CurrencyBalanceSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        user_id = _scope_user(request) if "user" in request.query_params else None
+        user_id = int(_user(request).pk) if user_id is None else user_id
+        return Response(CurrencyBalanceSerializer(selectors.balances_of(user_id=user_id), many=True).data)
+
+
+class AccountFilter(filters.FilterSet):
+    class Meta:
+        model = Account
+        fields = ["currency", "kind"]
+
+
+@extend_schema_view(list=extend_schema(parameters=[USER_FILTER]))
+@extend_schema(tags=["wallets"])
+class AccountViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilter
+
+    def get_queryset(self) -> QuerySet[Account]:
+        return selectors.account_list(user_id=_scope_user(self.request))
+
+
+class EntryCursorPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class EntryFilter(filters.FilterSet):
+    created_after = filters.IsoDateTimeFilter(field_name="transaction__created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="transaction__created_at", lookup_expr="lt")
+    currency = filters.CharFilter(field_name="account__currency")
+    kind = filters.CharFilter(field_name="transaction__kind")
+
+    class Meta:
+        model = Entry
+        fields = ["created_after", "created_before", "currency", "kind", "account", "transaction"]
+
+
+@extend_schema_view(list=extend_schema(parameters=[USER_FILTER]))
+@extend_schema(tags=["wallets"])
+class EntryViewSet(viewsets.ReadOnlyModelViewSet):
+    """Ledger entries on the user's accounts, newest first (cursor pagination)."""
+
+    serializer_class = EntrySerializer
+    filterset_class = EntryFilter
+    pagination_class = EntryCursorPagination
+
+    def get_queryset(self) -> QuerySet[Entry]:
+        return selectors.entry_list(user_id=_scope_user(self.request))
+
+
+@extend_schema(tags=["wallets"])
+class DepositView(APIView):
+    """A demo deposit into the current user's available balance (daily limit)."""
+
+    throttle_scope = "money"
+    throttle_classes = MONEY_THROTTLES
+
+    @extend_schema(
+        request=MoneyInputSerializer,
+        responses={201: LedgerTransactionSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def post(self, request: Request) -> Response:
+        key = idempotency_key(request)
+        data = MoneyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx = services.wallet_deposit(user=_user(request), idempotency_key=key, **data.validated_data)
+        return Response(LedgerTransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["wallets"])
+class AdjustmentView(APIView):
+    """Staff correction of a user's available balance, with a required reason."""
+
+    throttle_scope = "money"
+    throttle_classes = MONEY_THROTTLES
+
+    permission_classes = [IsAuthenticated, IsAdminUser]
+
+    @extend_schema(
+        request=AdjustmentInputSerializer,
+        responses={201: LedgerTransactionSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def post(self, request: Request) -> Response:
+        key = idempotency_key(request)
+        data = AdjustmentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx = services.wallet_adjust(staff=_user(request), idempotency_key=key, **data.validated_data)
+        return Response(LedgerTransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
+
+
+class WithdrawalFilter(filters.FilterSet):
+    class Meta:
+        model = WithdrawalRequest
+        fields = ["status", "currency"]
+
+
+@extend_schema_view(list=extend_schema(parameters=[USER_FILTER]))
+@extend_schema(tags=["wallets"])
+class WithdrawalViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Withdrawal requests: users request (money is held), staff approve or reject."""
+
+    serializer_class = WithdrawalSerializer
+    filterset_class = WithdrawalFilter
+    throttle_scope = "money"
+    throttle_classes = MONEY_THROTTLES
+
+    def get_queryset(self) -> QuerySet[WithdrawalRequest]:
+        return selectors.withdrawal_list(user_id=_scope_user(self.request))
+
+    @extend_schema(
+        request=MoneyInputSerializer, responses={201: WithdrawalSerializer}, parameters=[IDEMPOTENCY_HEADER]
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = idempotency_key(request)
+        data = MoneyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        withdrawal = services.wallet_withdrawal_request(
+            user=_user(request), idempotency_key=key, **data.validated_data
+        )
+        return Response(WithdrawalSerializer(withdrawal).data, status=status.HTTP_201_CREATED)
+
+    def _decide(self, request: Request, approve: bool) -> Response:
+        key = idempotency_key(request)
+        withdrawal = self.get_object()  # 404 before any decision for an unknown id
+        data = WithdrawalDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        decide = services.wallet_withdrawal_approve if approve else services.wallet_withdrawal_reject
+        done = decide(
+            staff=_user(request),
+            withdrawal_id=withdrawal.pk,
+            idempotency_key=key,
+            reason=data.validated_data["reason"],
+        )
+        return Response(WithdrawalSerializer(done).data)
+
+    @extend_schema(
+        request=WithdrawalDecisionSerializer,
+        responses=WithdrawalSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsAdminUser])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        return self._decide(request, approve=True)
+
+    @extend_schema(
+        request=WithdrawalDecisionSerializer,
+        responses=WithdrawalSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsAdminUser])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        return self._decide(request, approve=False)
+
+
+__all__ = [
+    "AccountViewSet",
+    "AdjustmentView",
+    "DepositView",
+    "EntryViewSet",
+    "WalletView",
+    "WithdrawalViewSet",
+]
