@@ -94,14 +94,14 @@ REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 # throughput of the list-based core layer with no loss at 1,000 events/s.
 # It keeps no backlog, which is fine: the outbox and resume make the stream
 # lossless (docs/realtime.md).
-CHANNEL_LAYERS = {
+CHANNEL_LAYERS: dict[str, Any] = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNEL_PREFIX", "tv")},
     }
 }
 
-CACHES = {
+CACHES: dict[str, Any] = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
@@ -247,6 +247,22 @@ PRICE_TICK_RETENTION_DAYS = env_int("PRICE_TICK_RETENTION_DAYS", 30)
 MAX_OPEN_TRADES = env_int("MAX_OPEN_TRADES", 50)
 QUEUED_TIMEOUT = env_int("QUEUED_TIMEOUT", 600)
 TRADE_RETENTION_DAYS = env_int("TRADE_RETENTION_DAYS", 90)
+TRADE_DEFAULT_DURATION = timedelta(hours=24)
+TRADE_MIN_DURATION = timedelta(minutes=1)
+# initiate_manual_trade: transient errors retried this many times, the n-th
+# retry after base x 2^(n-1) seconds with jitter (a float so tests run the
+# real retry path fast).
+TRADE_MAX_RETRIES = env_int("TRADE_MAX_RETRIES", 3)
+TRADE_RETRY_BASE_SECONDS = float(env("TRADE_RETRY_BASE_SECONDS", "30"))
+# The sweeper re-enqueues a queued trade whose task has not run this long after it was due.
+TRADE_SWEEP_AFTER_SECONDS = env_int("TRADE_SWEEP_AFTER_SECONDS", 120)
+# Settlement at expiry waits for the feed to have recorded prices through
+# the expiry instant, at most this long, then settles on what was recorded.
+SETTLEMENT_GRACE_SECONDS = env_int("SETTLEMENT_GRACE_SECONDS", 120)
+SETTLEMENT_BATCH_SIZE = env_int("SETTLEMENT_BATCH_SIZE", 500)
+TRADE_BATCH_MAX_ITEMS = 20
+# Test-only fault points (trading/faults.py); never enable in production.
+TRADING_FAULT_INJECTION = env_bool("TRADING_FAULT_INJECTION", False)
 
 # --- Realtime (docs/realtime.md) -------------------------------------------
 EVENT_RETENTION = timedelta(days=env_int("EVENT_RETENTION_DAYS", 7))
