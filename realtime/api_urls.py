@@ -1,5 +1,11 @@
 """API routes of the realtime app, mounted under /api/v1/."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from realtime import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("realtime/tickets/", api.TicketCreateApi.as_view(), name="realtime-ticket-create"),
+    path("realtime/asyncapi.yaml", api.AsyncApiDocument.as_view(), name="realtime-asyncapi"),
+    path("events/", api.EventListApi.as_view(), name="event-list"),
+]

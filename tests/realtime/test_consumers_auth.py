@@ -1,0 +1,127 @@
+"""Every way in, and every refusal, with the documented close codes."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+
+from realtime.auth import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHENTICATED
+from tests.realtime.conftest import (
+    ORIGIN,
+    closed_with,
+    communicator,
+    open_with_ticket,
+    session_cookie_for,
+    ticket_for,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def test_ticket_connects_and_says_hello(user, settings):
+    comm, hello = await open_with_ticket(user)
+    assert hello["user"] == user.pk
+    assert hello["last_seq"] == 0
+    assert hello["heartbeat"] == settings.WS_HEARTBEAT_SECONDS
+    assert "server_time" in hello
+    await comm.disconnect()
+
+
+async def test_ticket_works_once(user):
+    ticket = await ticket_for(user)
+    first = communicator(f"/ws/stream/?ticket={ticket}")
+    assert (await first.connect())[0]
+    assert (await first.receive_json_from(timeout=5))["type"] == "hello"
+    second = communicator(f"/ws/stream/?ticket={ticket}")
+    await second.connect()
+    assert await closed_with(second) == CLOSE_UNAUTHENTICATED
+    await first.disconnect()
+    await second.disconnect()
+
+
+@pytest.mark.parametrize("ticket", ["", "nope", "x" * 300])
+async def test_unknown_ticket_is_refused(user, ticket):
+    comm = communicator(f"/ws/stream/?ticket={ticket}")
+    await comm.connect()
+    assert await closed_with(comm) == CLOSE_UNAUTHENTICATED
+    await comm.disconnect()
+
+
+async def test_expired_ticket_is_refused(user, settings):
+    settings.WS_TICKET_TTL_SECONDS = 1
+    ticket = await ticket_for(user)
+    await asyncio.sleep(1.5)
+    comm = communicator(f"/ws/stream/?ticket={ticket}")
+    await comm.connect()
+    assert await closed_with(comm) == CLOSE_UNAUTHENTICATED
+    await comm.disconnect()
+
+
+async def test_ticket_of_a_deactivated_user_is_refused(user):
+    ticket = await ticket_for(user)
+    user.is_active = False
+    await database_sync_to_async(user.save)()
+    comm = communicator(f"/ws/stream/?ticket={ticket}")
+    await comm.connect()
+    assert await closed_with(comm) == CLOSE_UNAUTHENTICATED
+    await comm.disconnect()
+
+
+async def test_ticket_from_a_foreign_origin_is_refused(user):
+    ticket = await ticket_for(user)
+    comm = communicator(f"/ws/stream/?ticket={ticket}", headers=[(b"origin", b"https://evil.example")])
+    await comm.connect()
+    assert await closed_with(comm) == CLOSE_FORBIDDEN_ORIGIN
+    await comm.disconnect()
+
+
+async def test_ticket_with_an_allowed_origin_connects(user):
+    ticket = await ticket_for(user)
+    comm = communicator(f"/ws/stream/?ticket={ticket}", headers=[(b"origin", ORIGIN)])
+    await comm.connect()
+    assert (await comm.receive_json_from(timeout=5))["user"] == user.pk
+    await comm.disconnect()
+
+
+async def test_session_cookie_with_allowed_origin_connects(user):
+    cookie = await session_cookie_for(user)
+    comm = communicator(headers=[(b"cookie", f"sessionid={cookie}".encode()), (b"origin", ORIGIN)])
+    await comm.connect()
+    hello = await comm.receive_json_from(timeout=5)
+    assert (hello["type"], hello["user"]) == ("hello", user.pk)
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [b"https://evil.example", b"null", b"http://testserver.evil.example", b"file://", b"testserver", None],
+)
+async def test_session_cookie_with_foreign_missing_or_null_origin_is_refused(user, origin):
+    cookie = await session_cookie_for(user)
+    headers = [(b"cookie", f"sessionid={cookie}".encode())]
+    if origin is not None:
+        headers.append((b"origin", origin))
+    comm = communicator(headers=headers)
+    await comm.connect()
+    assert await closed_with(comm) == CLOSE_FORBIDDEN_ORIGIN
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("cookie", [None, b"sessionid=forged"])
+async def test_no_session_is_refused(db, cookie):
+    headers = [(b"origin", ORIGIN)]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    comm = communicator(headers=headers)
+    await comm.connect()
+    assert await closed_with(comm) == CLOSE_UNAUTHENTICATED
+    await comm.disconnect()
+
+
+async def test_refused_connection_ignores_what_it_is_sent(user):
+    comm = communicator("/ws/stream/?ticket=bad")
+    await comm.connect()
+    assert await closed_with(comm) == CLOSE_UNAUTHENTICATED
+    await comm.send_json_to({"type": "resume", "since": 0})
+    assert await comm.receive_nothing(timeout=0.3)
+    await comm.disconnect()
