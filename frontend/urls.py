@@ -6,4 +6,8 @@ from frontend import views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.DashboardView.as_view(), name="dashboard"),
+    path("trades/", views.TradeListView.as_view(), name="trade-list"),
+    path("trades/<int:pk>/", views.TradeDetailView.as_view(), name="trade-detail"),
+    path("wallet/", views.WalletView.as_view(), name="wallet"),
+    path("plans/", views.PlansView.as_view(), name="plans"),
 ]

@@ -1,19 +1,58 @@
-"""Page views: login required, render for their owner."""
+"""Page views: login required, render for their owner, others' trades 404."""
+
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
+from realtime.models import EventCounter
+from trading.models import Instrument, Trade
+
 pytestmark = pytest.mark.django_db
 
+PAGES = ["dashboard", "trade-list", "wallet", "plans"]
 
-def test_dashboard_renders_for_logged_in_user(client, user):
+
+def make_trade(user, **fields):
+    instrument = Instrument.objects.get(symbol="BTC-USD")
+    defaults = {
+        "instrument": instrument,
+        "side": "buy",
+        "currency": "USD",
+        "stake": Decimal("100.00"),
+        "duration": timedelta(hours=1),
+        "idempotency_key": f"k-{user.pk}-{Trade.objects.count()}",
+        "request_fingerprint": "0" * 64,
+    }
+    defaults.update(fields)
+    return Trade.objects.create(user=user, **defaults)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_pages_render_for_a_logged_in_user(client, user, name):
     client.force_login(user)
-    response = client.get(reverse("dashboard"))
+    response = client.get(reverse(name))
     assert response.status_code == 200
     body = response.content.decode()
-    assert "<h1>Dashboard</h1>" in body
     assert 'src="/static/frontend/js/app.js"' in body
     assert f'data-user-id="{user.pk}"' in body
+    assert response.templates[0].name == f"frontend/{name.replace('-', '_')}.html"
+
+
+def test_dashboard_renders_its_sections(client, user):
+    client.force_login(user)
+    body = client.get(reverse("dashboard")).content.decode()
+    for testid in ("tickers", "balances", "open-trades", "notifications"):
+        assert f'data-testid="{testid}"' in body
+    assert 'src="/static/frontend/js/dashboard.js"' in body
+
+
+def test_page_carries_the_users_last_event_seq(client, user, other_user):
+    EventCounter.objects.create(user=user, last_seq=41)
+    EventCounter.objects.create(user=other_user, last_seq=7)
+    client.force_login(user)
+    assert 'data-last-seq="41"' in client.get(reverse("dashboard")).content.decode()
 
 
 def test_staff_links_only_for_staff(client, user, staff_user):
@@ -23,3 +62,32 @@ def test_staff_links_only_for_staff(client, user, staff_user):
     body = client.get(reverse("dashboard")).content.decode()
     assert 'href="/admin/"' in body
     assert 'href="/api/v1/"' in body
+
+
+def test_trade_detail_renders_for_its_owner(client, user):
+    trade = make_trade(user, status="rejected", failure_code="market_closed", failure_reason="market closed")
+    client.force_login(user)
+    response = client.get(reverse("trade-detail", kwargs={"pk": trade.pk}))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f'data-trade-id="{trade.pk}"' in body
+    assert 'data-symbol="BTC-USD"' in body
+    assert "market closed" in body
+
+
+def test_another_users_trade_is_a_404(client, user, other_user):
+    trade = make_trade(other_user)
+    client.force_login(user)
+    assert client.get(reverse("trade-detail", kwargs={"pk": trade.pk})).status_code == 404
+
+
+def test_missing_trade_is_a_404(client, user):
+    client.force_login(user)
+    assert client.get(reverse("trade-detail", kwargs={"pk": 999999})).status_code == 404
+
+
+def test_trade_list_offers_statuses_and_instruments(client, user):
+    client.force_login(user)
+    body = client.get(reverse("trade-list")).content.decode()
+    assert '<option value="settled">Settled</option>' in body
+    assert '<option value="BTC-USD">' in body

@@ -1,0 +1,41 @@
+// Shared trade helpers of the trade pages: words for statuses and events.
+
+import { format, formatSigned } from "./money.js";
+import { plainReason } from "./reasons.js";
+import { formatTime } from "./dom.js";
+
+export const STATUS_WORDS = {
+  queued: "Queued",
+  open: "Open",
+  settled: "Settled",
+  rejected: "Refused",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
+
+export function tradeSymbol(trade) {
+  return trade.symbol || (trade.instrument && trade.instrument.symbol) || trade.instrument || "";
+}
+
+/** One line of the timeline for a trade event. */
+export function describeTradeEvent(frame) {
+  const t = frame.data || {};
+  switch (frame.event) {
+    case "trade.queued":
+      return `Queued: ${t.side || ""} ${tradeSymbol(t)} for ${t.stake ? format(t.stake, 2) : "?"} ${t.currency || ""}`;
+    case "trade.retrying":
+      return `Opening, attempt ${t.attempts ?? "?"}${t.next_attempt_at ? `; next try at ${formatTime(t.next_attempt_at)}` : ""}`;
+    case "trade.opened":
+      return `Opened at ${t.entry_price ?? "?"} (quantity ${t.quantity ?? "?"})`;
+    case "trade.rejected":
+      return `Refused: ${plainReason(t)}`;
+    case "trade.failed":
+      return `Failed: ${plainReason(t)}`;
+    case "trade.cancelled":
+      return "Cancelled";
+    case "trade.settled":
+      return `Settled at ${t.exit_price ?? "?"}: P&L ${t.pnl !== undefined && t.pnl !== null ? formatSigned(t.pnl, 2) : "?"} ${t.currency || ""}${t.close_reason ? ` (${t.close_reason.replaceAll("_", " ")})` : ""}`;
+    default:
+      return frame.event;
+  }
+}

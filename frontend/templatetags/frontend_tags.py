@@ -1,0 +1,19 @@
+"""Template tags of the base template, so that every page extending it
+(the trading app's pages too) gets the realtime client's starting point
+without its view having to provide it."""
+
+from django import template
+from django.http import HttpRequest
+
+from frontend import selectors
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def event_last_seq(context: template.Context) -> str:
+    """The user's last event seq at render time ("" when logged out)."""
+    request: HttpRequest | None = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return ""
+    return str(selectors.event_last_seq(user_id=request.user.pk))
