@@ -10,4 +10,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("trades/<int:pk>/", views.TradeDetailView.as_view(), name="trade-detail"),
     path("wallet/", views.WalletView.as_view(), name="wallet"),
     path("plans/", views.PlansView.as_view(), name="plans"),
+    path("settings/notifications/", views.NotificationSettingsView.as_view(), name="notification-settings"),
 ]

@@ -8,10 +8,15 @@ every object shown is looked up through the owner (another user's → 404).
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.views.generic import TemplateView
+from django.http import HttpResponse
+from django.urls import reverse_lazy
+from django.views.generic import FormView, TemplateView
 
+from accounts.notifications import notification_preference_get, notification_preference_update
 from frontend import selectors
+from frontend.forms import NotificationSettingsForm
 from trading.models import TradeStatus
 
 
@@ -55,3 +60,28 @@ class PlansView(PageView):
         context = super().get_context_data(**kwargs)
         context["instruments"] = selectors.instrument_list()
         return context
+
+
+class NotificationSettingsView(LoginRequiredMixin, FormView):
+    template_name = "frontend/notification_settings.html"
+    form_class = NotificationSettingsForm
+    success_url = reverse_lazy("notification-settings")
+
+    def get_initial(self) -> dict[str, Any]:
+        preference = notification_preference_get(user_id=self._user_id())
+        return {
+            "in_app": preference.in_app,
+            "browser": preference.browser,
+            "email_settlement": preference.email_settlement,
+            "email_maturity": preference.email_maturity,
+        }
+
+    def form_valid(self, form: NotificationSettingsForm) -> HttpResponse:
+        notification_preference_update(user_id=self._user_id(), **form.cleaned_data)
+        messages.success(self.request, "Notification settings saved.")
+        return super().form_valid(form)
+
+    def _user_id(self) -> int:
+        user_id = self.request.user.pk
+        assert user_id is not None  # LoginRequiredMixin ran first
+        return user_id

@@ -5,6 +5,8 @@ without its view having to provide it."""
 from django import template
 from django.http import HttpRequest
 
+from accounts.models import NotificationPreference
+from accounts.notifications import notification_preference_get
 from frontend import selectors
 
 register = template.Library()
@@ -17,3 +19,13 @@ def event_last_seq(context: template.Context) -> str:
     if request is None or not request.user.is_authenticated:
         return ""
     return str(selectors.event_last_seq(user_id=request.user.pk))
+
+
+@register.simple_tag(takes_context=True)
+def notification_prefs(context: template.Context) -> NotificationPreference | None:
+    """The user's notification channels, for the page's toasts and browser
+    notifications (rendered as data attributes of <body>)."""
+    request: HttpRequest | None = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return None
+    return notification_preference_get(user_id=request.user.pk)

@@ -11,7 +11,7 @@ from trading.models import Instrument, Trade
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["dashboard", "trade-list", "wallet", "plans"]
+PAGES = ["dashboard", "trade-list", "wallet", "plans", "notification-settings"]
 
 
 def make_trade(user, **fields):
@@ -91,3 +91,30 @@ def test_trade_list_offers_statuses_and_instruments(client, user):
     body = client.get(reverse("trade-list")).content.decode()
     assert '<option value="settled">Settled</option>' in body
     assert '<option value="BTC-USD">' in body
+
+
+def test_notification_settings_save_the_users_choice(client, user, other_user):
+    from accounts.notifications import notification_preference_get
+
+    client.force_login(user)
+    page = client.get(reverse("notification-settings"))
+    assert page.status_code == 200
+    assert 'name="email_settlement"' in page.content.decode()
+    response = client.post(reverse("notification-settings"), {"in_app": "on", "email_maturity": "on"})
+    assert response.status_code == 302
+    mine = notification_preference_get(user_id=user.pk)
+    channels = (mine.in_app, mine.browser, mine.email_settlement, mine.email_maturity)
+    assert channels == (True, False, False, True)
+    assert notification_preference_get(user_id=other_user.pk)._state.adding is True
+    body = client.get(reverse("dashboard")).content.decode()
+    assert 'data-notify-in-app="1"' in body
+    assert 'data-notify-browser="0"' in body
+
+
+def test_notification_settings_post_needs_csrf(user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    response = client.post(reverse("notification-settings"), {"in_app": "on"})
+    assert response.status_code == 403
