@@ -23,6 +23,7 @@ half-open, [open, close).
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,10 @@ from config.errors import DomainError
 
 if TYPE_CHECKING:
     from trading.models import Instrument
+
+# exchange_calendars 4.13 calls pandas APIs that pandas 3.1 deprecates (the
+# `.values` of tz-aware indexes); harmless for us and noisy on every lookup.
+warnings.filterwarnings("ignore", message=".*drops timezone information.*")
 
 NEW_YORK = ZoneInfo("America/New_York")
 FX_ROLL = time(17, 0)

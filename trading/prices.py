@@ -148,4 +148,8 @@ def price_last_known(symbol: str) -> Decimal | None:
     quote = price_latest(symbol)
     if quote.price is not None:
         return quote.price
-    return price_at(symbol, timezone.now() + BAR_LENGTH)
+    tick = PriceTick.objects.filter(instrument__symbol=symbol).order_by("-at").only("price").first()
+    if tick is not None:
+        return tick.price
+    bar = Bar.objects.filter(instrument__symbol=symbol).order_by("-start").only("close").first()
+    return None if bar is None else bar.close

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -205,7 +205,6 @@ class MarketFeed:
 
     def _final_flush(self) -> None:
         """One last attempt to write what is pending, so a clean stop leaves no hole."""
-        close_old_connections()
         try:
             self.recorder.flush()
         except DatabaseError:
