@@ -32,7 +32,9 @@ async def session_cookie_for(user: Any) -> str:
     return await database_sync_to_async(login)()
 
 
-def communicator(path: str = "/ws/stream/", headers: list[tuple[bytes, bytes]] | None = None) -> WebsocketCommunicator:
+def communicator(
+    path: str = "/ws/stream/", headers: list[tuple[bytes, bytes]] | None = None
+) -> WebsocketCommunicator:
     return WebsocketCommunicator(websocket_application, path, headers=headers or [])
 
 
