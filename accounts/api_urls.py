@@ -1,5 +1,9 @@
 """API routes of the accounts app, mounted under /api/v1/."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from accounts import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("auth/token/", api.TokenView.as_view(), name="auth-token"),
+]

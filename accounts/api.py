@@ -1,0 +1,79 @@
+"""API tokens for mobile clients: obtain with username + password, revoke.
+
+`POST /api/v1/auth/token/` is open (it is how a client authenticates),
+throttled by scope `token_obtain` and by the same failed-login limiter as
+the login page. `DELETE` revokes the caller's token.
+"""
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.base_user import AbstractBaseUser
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts.forms import client_ip
+from accounts.services import (
+    login_failure_record,
+    login_failures_clear,
+    login_throttle_check,
+    token_obtain,
+    token_revoke,
+)
+
+
+class TokenObtainSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
+TokenResponse = inline_serializer("TokenResponse", fields={"token": serializers.CharField()})
+
+
+class TokenThrottle(ScopedRateThrottle):
+    """Counted on POST only: revoking is not a guessing vector."""
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        return request.method != "POST" or super().allow_request(request, view)
+
+
+@extend_schema(tags=["auth"])
+class TokenView(APIView):
+    throttle_scope = "token_obtain"
+    throttle_classes = [TokenThrottle]
+
+    def get_permissions(self) -> list:  # type: ignore[type-arg]
+        return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
+
+    def get_authenticators(self) -> list:  # type: ignore[type-arg]
+        # POST authenticates by the body only: a logged-in browser session must
+        # not turn this into a CSRF-able token mint.
+        if getattr(self, "request", None) is not None and self.request.method == "POST":
+            return []
+        return super().get_authenticators()
+
+    @extend_schema(request=TokenObtainSerializer, responses={200: TokenResponse}, auth=[])
+    def post(self, request: Request) -> Response:
+        data = TokenObtainSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        username = data.validated_data["username"]
+        ip = client_ip(request)
+        login_throttle_check(username=username, client_ip=ip)
+        user = authenticate(request, username=username, password=data.validated_data["password"])
+        if user is None or not user.is_active:
+            login_failure_record(username=username, client_ip=ip)
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Unable to log in with these credentials."]}
+            )
+        login_failures_clear(username=username, client_ip=ip)
+        return Response({"token": token_obtain(user=user).key})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        user = request.user
+        assert isinstance(user, AbstractBaseUser)
+        token_revoke(user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
