@@ -27,12 +27,15 @@ class Command(BaseCommand):
         password = os.environ.get("DEMO_PASSWORD", "tradevision-demo")
         users = get_user_model().objects
         with transaction.atomic():
-            demo, created = users.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+            demo, created = users.get_or_create(
+                username=username, defaults={"email": f"{username}@example.com"}
+            )
             if created:
                 demo.set_password(password)
                 demo.save(update_fields=["password"])
             admin, admin_created = users.get_or_create(
-                username="admin", defaults={"email": "admin@example.com", "is_staff": True, "is_superuser": True}
+                username="admin",
+                defaults={"email": "admin@example.com", "is_staff": True, "is_superuser": True},
             )
             if admin_created:
                 admin.set_password(password)
