@@ -22,6 +22,12 @@ def test_pages_carry_the_strict_policy(client, user):
     assert directives["frame-ancestors"] == ["'none'"]
 
 
+def test_redirects_to_login_carry_the_policy_too(client):
+    response = client.get(reverse("dashboard"))
+    assert response.status_code == 302
+    assert response["Content-Security-Policy"] == DEFAULT_POLICY
+
+
 def test_admin_and_browsable_api_are_exempt_and_still_work(client, staff_user):
     staff_user.is_superuser = True
     staff_user.save()

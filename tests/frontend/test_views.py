@@ -30,6 +30,21 @@ def make_trade(user, **fields):
 
 
 @pytest.mark.parametrize("name", PAGES)
+def test_pages_require_login(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response.url == f"{reverse('login')}?next={reverse(name)}"
+
+
+def test_trade_detail_requires_login(client, user):
+    trade = make_trade(user)
+    url = reverse("trade-detail", kwargs={"pk": trade.pk})
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", PAGES)
 def test_pages_render_for_a_logged_in_user(client, user, name):
     client.force_login(user)
     response = client.get(reverse(name))

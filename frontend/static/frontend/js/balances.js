@@ -8,13 +8,16 @@ import { stream } from "./stream.js";
 const listeners = new Set();
 let current = [];
 
+let loaded = false;
+
 export function onBalances(fn) {
   listeners.add(fn);
-  if (current.length) fn(current);
+  if (loaded) fn(current);
   return () => listeners.delete(fn);
 }
 
 function set(balances) {
+  loaded = true;
   current = balances;
   listeners.forEach((fn) => fn(current));
 }

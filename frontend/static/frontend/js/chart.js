@@ -38,7 +38,7 @@ export class PriceChart {
     this.series.applyOptions({
       priceFormat: { type: "price", precision, minMove: 1 / 10 ** precision },
     });
-    const bars = await loadBars(symbol, { interval, limit: 300 });
+    const bars = await loadBars(symbol, { interval });
     if (this.symbol !== symbol || this.interval !== interval) return; // changed meanwhile
     const data = bars.map((bar) => ({
       time: Math.floor(Date.parse(bar.time) / 1000),

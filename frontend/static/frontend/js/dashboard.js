@@ -10,7 +10,7 @@ import { clear, el, flash, formatTime } from "./dom.js";
 import { endpoints, pages } from "./endpoints.js";
 import * as market from "./market.js";
 import { direction, format, formatSigned, sub } from "./money.js";
-import { onRecent, recent } from "./notify.js";
+import { loadRecent, onRecent, recent } from "./notify.js";
 import { markPnl } from "./pnl.js";
 import { stream } from "./stream.js";
 
@@ -159,8 +159,9 @@ stream.on("resync", () => loadOpenTrades().catch(() => {}));
 // --- balances and notifications ----------------------------------------------
 
 onBalances((balances) => {
-  const usd = balances.find((b) => b.currency === "USD") || balances[0];
-  if (!usd) return;
+  // No account yet means nothing deposited: a zero balance.
+  const usd = balances.find((b) => b.currency === "USD") ||
+    balances[0] || { currency: "USD", available: "0", reserved: "0" };
   const available = balancesNode.querySelector('[data-balance="available"]');
   const reserved = balancesNode.querySelector('[data-balance="reserved"]');
   const before = available.textContent;
@@ -193,6 +194,7 @@ onRecent(renderNotes);
 
 async function start() {
   renderNotes(recent);
+  loadRecent().catch(() => {});
   let instruments = [];
   try {
     instruments = await market.loadInstruments();
@@ -203,7 +205,9 @@ async function start() {
   const symbols = instruments.map((i) => i.symbol);
   market.watch(symbols);
   market.loadDayOpens(symbols).then(() => symbols.forEach(renderTicker));
-  if (symbols.length) select(symbols[0]);
+  // Chart the first instrument that has a price (a closed market may not).
+  const priced = symbols.find((symbol) => market.price(symbol)) || symbols[0];
+  if (priced) select(priced);
   await Promise.allSettled([loadOpenTrades(), loadBalances()]);
 }
 

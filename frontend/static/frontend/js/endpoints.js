@@ -10,7 +10,7 @@ export const endpoints = {
   tradeClose: (id) => `/api/v1/trades/${id}/close/`,
   tradeCancel: (id) => `/api/v1/trades/${id}/cancel/`,
   wallets: "/api/v1/wallets/",
-  ledger: "/api/v1/wallets/ledger/",
+  ledger: "/api/v1/wallets/entries/",
   deposits: "/api/v1/wallets/deposits/",
   withdrawals: "/api/v1/wallets/withdrawals/",
   plans: "/api/v1/plans/",

@@ -1,8 +1,8 @@
 // Live prices shared by the page modules: the instruments, the latest price
 // and the day's open of each, kept current by `tick` frames.
 //
-// The day's open comes from the day bar of the bars API; the change since
-// the open is computed with exact decimals (money.js).
+// The day's open is the open of today's (UTC) day bar from the bars API; the
+// change since the open is computed with exact decimals (money.js).
 
 import { api, results } from "./api.js";
 import { endpoints } from "./endpoints.js";
@@ -37,37 +37,34 @@ export function dayOpen(symbol) {
 export function changeSinceOpen(symbol) {
   const open = state.dayOpen.get(symbol);
   const last = state.prices.get(symbol);
-  if (!open || !last || dec(open.price ?? open).units === 0n) return null;
-  const openPrice = open.price ?? open;
-  const abs = sub(last.price, openPrice);
-  return { abs, pct: div(mul(abs, "100"), openPrice, 2) };
+  if (!open || !last || dec(open).units === 0n) return null;
+  const abs = sub(last.price, open);
+  return { abs, pct: div(mul(abs, "100"), open, 2) };
 }
 
-function setPrice(symbol, priceText, time) {
+function setPrice(symbol, priceText, time, stale = false) {
   const previous = state.prices.get(symbol);
-  state.prices.set(symbol, { price: priceText, time });
+  state.prices.set(symbol, { price: priceText, time, stale });
   listeners.forEach((fn) => fn(symbol, state.prices.get(symbol), previous));
 }
 
 /** Load instruments (and their latest quotes when the API gives them). */
 export async function loadInstruments() {
-  const list = results(await api(endpoints.instruments, { query: { limit: 200 } }));
+  const list = results(await api(endpoints.instruments));
   for (const item of list) {
     state.instruments.set(item.symbol, item);
-    const quote = item.quote || item.latest || null;
-    const last = (quote && quote.price) || item.price || item.last_price;
-    if (last) setPrice(item.symbol, String(last), (quote && (quote.at || quote.time)) || null);
-    const open = item.day_open || (quote && quote.day_open);
-    if (open) state.dayOpen.set(item.symbol, String(open));
+    const quote = item.quote;
+    if (quote && quote.price) setPrice(item.symbol, String(quote.price), quote.at, quote.stale);
   }
   return list;
 }
 
-/** Bars of a symbol: [{ time (ISO), open, high, low, close }] oldest first. */
-export async function loadBars(symbol, { interval = "1m", limit = 300 } = {}) {
-  const data = await api(endpoints.bars(symbol), { query: { interval, limit } });
-  const bars = results(data).map((bar) => ({
-    time: bar.start || bar.time || bar.t,
+/** Bars of a symbol: [{ time (ISO), open, high, low, close }] oldest first.
+ * Without `start` the API answers its default window ending now. */
+export async function loadBars(symbol, { interval = "1m", start } = {}) {
+  const data = await api(endpoints.bars(symbol), { query: { interval, start } });
+  const bars = (data.bars || []).map((bar) => ({
+    time: bar.start,
     open: String(bar.open),
     high: String(bar.high),
     low: String(bar.low),
@@ -77,22 +74,27 @@ export async function loadBars(symbol, { interval = "1m", limit = 300 } = {}) {
   return bars;
 }
 
-/** The day's open of each symbol from its latest day bar, if not known yet. */
+/** Midnight UTC of today: "the day" of the change-since-open figure. */
+export function utcDayStart(now = new Date()) {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
+}
+
+/** The day's open of each symbol: the open of today's (UTC) day bar. */
 export async function loadDayOpens(symbols) {
+  const start = utcDayStart();
   await Promise.all(
     symbols
       .filter((symbol) => !state.dayOpen.has(symbol))
       .map(async (symbol) => {
         try {
-          const bars = await loadBars(symbol, { interval: "1d", limit: 1 });
-          const today = bars[bars.length - 1];
-          if (today) {
-            state.dayOpen.set(symbol, today.open);
-            if (!state.prices.has(symbol)) setPrice(symbol, today.close, today.time);
-            else listeners.forEach((fn) => fn(symbol, state.prices.get(symbol), state.prices.get(symbol)));
-          }
+          const bars = await loadBars(symbol, { interval: "1d", start });
+          const today = bars.find((bar) => Date.parse(bar.time) === Date.parse(start));
+          if (!today) return; // no trade recorded today yet
+          state.dayOpen.set(symbol, today.open);
+          if (!state.prices.has(symbol)) setPrice(symbol, today.close, today.time);
+          else listeners.forEach((fn) => fn(symbol, state.prices.get(symbol), null));
         } catch (error) {
-          // No bars yet (feed just started): the change shows once known.
+          // Bars unavailable: the change shows once known.
         }
       }),
   );

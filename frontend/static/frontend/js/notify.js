@@ -3,6 +3,7 @@
 // it. Each channel can be turned off in the notification settings; the
 // choices are rendered into <body data-notify-*> by the base template.
 
+import { api } from "./api.js";
 import { el } from "./dom.js";
 import { format } from "./money.js";
 import { plainReason } from "./reasons.js";
@@ -96,13 +97,31 @@ export function onRecent(fn) {
   recentListeners.add(fn);
 }
 
+function remember(frame, message) {
+  if (recent.some((item) => item.seq === frame.seq)) return;
+  recent.push({ ...message, at: frame.time || new Date().toISOString(), seq: frame.seq });
+  recent.sort((a, b) => b.seq - a.seq);
+  recent.splice(20);
+  recentListeners.forEach((fn) => fn(recent));
+}
+
+/** Fill `recent` from the last 200 stored events (no toasts for them). */
+export async function loadRecent() {
+  const last = Number(document.body.dataset.lastSeq || 0);
+  if (!last) return recent;
+  const data = await api("/api/v1/events/", { query: { since: Math.max(0, last - 200), limit: 200 } });
+  for (const frame of data.events || []) {
+    const message = describe(frame);
+    if (message) remember(frame, message);
+  }
+  return recent;
+}
+
 export function installNotifications(stream) {
   stream.on("event", (frame) => {
     const message = describe(frame);
     if (!message) return;
-    recent.unshift({ ...message, at: frame.time || frame.at || new Date().toISOString(), seq: frame.seq });
-    recent.splice(20);
-    recentListeners.forEach((fn) => fn(recent));
+    remember(frame, message);
     if (pref("notifyInApp")) toast(message);
     browserNotify(message.title, message.body);
   });

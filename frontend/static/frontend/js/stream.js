@@ -17,8 +17,8 @@
 //   replaced.
 // - Subscribed ticker symbols are re-subscribed after each reconnect.
 //
-// Frame shapes follow docs/realtime.md; every frame is a JSON object with
-// a `type` field.
+// Frame shapes follow docs/realtime.md (and docs/asyncapi.yaml); every
+// frame is a JSON object with a `type` field.
 
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30000;
@@ -139,10 +139,13 @@ class Stream {
       this.armWatchdog();
       this.handleFrame(msg.data);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       if (socket !== this.socket) return;
       this.socket = null;
       this.clearTimers();
+      // Refused (logged out: 4001, bad origin: 4003): keep trying, but
+      // slowly; a new login in another tab lets the next attempt in.
+      if (event.code === 4001 || event.code === 4003) this.attempt = Math.max(this.attempt, 6);
       this.setStatus(this.stopped ? Status.OFFLINE : Status.CONNECTING);
       this.scheduleReconnect();
     });
@@ -173,7 +176,7 @@ class Stream {
   armWatchdog() {
     window.clearTimeout(this.watchdogTimer);
     this.watchdogTimer = window.setTimeout(() => {
-      if (this.socket) this.socket.close(4001, "heartbeat timeout");
+      if (this.socket) this.socket.close(4000, "heartbeat timeout");
     }, this.heartbeatMs * 2 + 1000);
   }
 
@@ -216,10 +219,14 @@ class Stream {
       case "tick":
         this.emit("tick", frame);
         break;
+      case "heartbeat":
       case "ping":
+        // The server closes a connection it has not heard from for three
+        // heartbeat intervals; answering keeps this one open.
         this.send({ type: "pong" });
         break;
       case "pong":
+      case "subscribed":
         break;
       case "error":
         this.emit("error", frame);

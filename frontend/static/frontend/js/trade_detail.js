@@ -2,7 +2,6 @@
 // mark-to-market P&L while open, and the timeline of the trade's events
 // (read from /api/v1/events/ and filtered to this trade, then live).
 
-import { api, results } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
 import { endpoints } from "./endpoints.js";
 import * as market from "./market.js";
@@ -10,7 +9,7 @@ import { direction, format, formatSigned } from "./money.js";
 import { markPnl } from "./pnl.js";
 import { plainReason } from "./reasons.js";
 import { STATUS_WORDS, describeTradeEvent } from "./trades.js";
-import { newIdempotencyKey, ApiError } from "./api.js";
+import { ApiError, api, newIdempotencyKey } from "./api.js";
 import { stream } from "./stream.js";
 
 const root = document.getElementById("trade-detail");
@@ -94,15 +93,15 @@ function isThisTrade(frame) {
 }
 
 async function loadTimeline() {
-  // Walk the user's retained events once; a few pages cover any trade.
+  // Walk the user's retained events once (pages of 500); any trade's events
+  // are among them. A pruned log (410) leaves the timeline to live events.
   let since = 0;
   const frames = [];
   for (let page = 0; page < 20; page += 1) {
     const data = await api(endpoints.events, { query: { since, limit: 500 } });
-    const batch = results(data);
-    frames.push(...batch.filter(isThisTrade));
-    if (!batch.length || !(data && data.next)) break;
-    since = batch[batch.length - 1].seq;
+    frames.push(...(data.events || []).filter(isThisTrade));
+    if (!data.has_more) break;
+    since = data.next_since;
   }
   clear(timeline);
   seen.clear();

@@ -16,11 +16,11 @@ const ledgerBody = document.getElementById("ledger-rows");
 const prev = document.getElementById("ledger-prev");
 const next = document.getElementById("ledger-next");
 const pageLabel = document.getElementById("ledger-page");
-let offset = 0;
 
 onBalances((balances) => {
-  const usd = balances.find((b) => b.currency === "USD") || balances[0];
-  if (!usd) return;
+  // No account yet means nothing deposited: a zero balance.
+  const usd = balances.find((b) => b.currency === "USD") ||
+    balances[0] || { currency: "USD", available: "0", reserved: "0" };
   const available = balancesNode.querySelector('[data-balance="available"]');
   const before = available.textContent;
   available.textContent = `${format(usd.available, 2)} ${usd.currency}`;
@@ -28,42 +28,60 @@ onBalances((balances) => {
   if (before !== "—" && before !== available.textContent) flash(available, "flash-up");
 });
 
+const KIND_WORDS = {
+  deposit: "Demo deposit",
+  withdrawal: "Withdrawal",
+  withdrawal_request: "Withdrawal requested",
+  withdrawal_reject: "Withdrawal rejected",
+  withdrawal_approve: "Withdrawal paid out",
+  adjustment: "Adjustment by staff",
+  reserve: "Stake reserved",
+  release: "Stake released",
+  settle: "Trade settled",
+  fee: "Fee",
+};
+
 function describe(entry) {
-  return entry.description || entry.memo || entry.kind || entry.reference || "";
+  const words = KIND_WORDS[entry.kind] || (entry.kind || "").replaceAll("_", " ");
+  return entry.reference ? `${words} · ${entry.reference}` : words;
 }
 
-async function loadLedger() {
-  const data = await api(endpoints.ledger, { query: { limit: PAGE, offset } });
+// Cursor pagination (newest first): the page URLs the API hands back.
+let pageUrl = null;
+const history = [];
+
+async function loadLedger(url = pageUrl) {
+  const data = await api(url || endpoints.ledger, { query: url ? undefined : { page_size: PAGE } });
+  pageUrl = url;
   const list = results(data);
   clear(ledgerBody);
-  if (!list.length) ledgerBody.append(el("tr", { class: "empty" }, el("td", { colspan: "5" }, "No entries yet.")));
+  if (!list.length) ledgerBody.append(el("tr", { class: "empty" }, el("td", { colspan: "4" }, "No entries yet.")));
   for (const entry of list) {
     const dir = direction(entry.amount);
     ledgerBody.append(
       el(
         "tr",
-        {},
-        el("td", {}, formatTime(entry.created_at || entry.time)),
-        el("td", {}, `${entry.account_kind || entry.kind || entry.account || ""} ${entry.currency || ""}`),
+        { dataset: { entryId: String(entry.id) } },
+        el("td", {}, formatTime(entry.created_at)),
+        el("td", {}, `${entry.account_kind || ""} ${entry.currency || ""}`),
         el("td", {}, describe(entry)),
         el("td", { class: `num ${dir.cls}` }, `${dir.arrow} ${formatSigned(entry.amount, 2)}`),
-        el("td", { class: "num" }, entry.balance_after !== undefined ? format(entry.balance_after, 2) : "—"),
       ),
     );
   }
-  const total = data && data.count !== undefined ? data.count : list.length;
-  prev.disabled = offset === 0;
-  next.disabled = offset + PAGE >= total;
-  pageLabel.textContent = total ? `${offset + 1}–${offset + list.length} of ${total}` : "";
+  next.disabled = !data.next;
+  next.dataset.url = data.next || "";
+  prev.disabled = history.length === 0;
+  pageLabel.textContent = `Page ${history.length + 1}`;
 }
 
 prev.addEventListener("click", () => {
-  offset = Math.max(0, offset - PAGE);
-  loadLedger();
+  loadLedger(history.pop() || null);
 });
 next.addEventListener("click", () => {
-  offset += PAGE;
-  loadLedger();
+  if (!next.dataset.url) return;
+  history.push(pageUrl);
+  loadLedger(next.dataset.url);
 });
 
 const amountOf = (form) => ({ amount: form.amount.value.trim(), currency: "USD" });
@@ -73,7 +91,8 @@ jsonForm(document.getElementById("deposit-form"), {
   values: amountOf,
   onSuccess: () => {
     toast({ title: "Deposit received", kind: "success" });
-    loadLedger();
+    history.length = 0;
+    loadLedger(null);
   },
 });
 jsonForm(document.getElementById("withdraw-form"), {
@@ -81,16 +100,18 @@ jsonForm(document.getElementById("withdraw-form"), {
   values: amountOf,
   onSuccess: () => {
     toast({ title: "Withdrawal requested", body: "The amount is reserved until staff review it.", kind: "info" });
-    loadLedger();
+    history.length = 0;
+    loadLedger(null);
   },
 });
 
+// New entries appear on the first page only; other pages stay put.
 stream.on("wallet.balance", () => {
-  if (offset === 0) loadLedger();
+  if (!history.length) loadLedger(null);
 });
-stream.on("resync", () => loadLedger());
+stream.on("resync", () => loadLedger(null));
 
 loadBalances().catch(() => {});
-loadLedger().catch(() => {
-  clear(ledgerBody).append(el("tr", { class: "empty" }, el("td", { colspan: "5" }, "The ledger is unavailable right now.")));
+loadLedger(null).catch(() => {
+  clear(ledgerBody).append(el("tr", { class: "empty" }, el("td", { colspan: "4" }, "The ledger is unavailable right now.")));
 });

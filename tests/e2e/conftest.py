@@ -1,0 +1,273 @@
+"""Browser tests: a real Chromium (Debian's, driven by Playwright) against a
+real stack started by the test: daphne serving `config.asgi`, a Celery
+worker and, where needed, the market feed, all on the test's PostgreSQL
+database and Redis.
+
+How the live server shares the test database: each test module is marked
+`django_db(transaction=True, serialized_rollback=True)`, so what the
+test writes is committed and visible to the subprocesses, which are pointed
+at the test database by name (`DATABASE_URL`). After the test the database
+is flushed and the seed data (instruments) restored, as for any
+transactional test. The processes inherit the run's CHANNEL_PREFIX, so
+their channel layer and cache are the test's own.
+
+Static files: the test settings run with DEBUG off, so WhiteNoise serves
+from STATIC_ROOT; `collectstatic` runs once per session.
+
+Playwright's sync API runs an event loop in this thread, which makes
+Django's async-safety check refuse ORM calls from the test;
+DJANGO_ALLOW_ASYNC_UNSAFE is set for this process only (never for the
+servers).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+PYTHON = sys.executable
+STARTUP_TIMEOUT = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _server_env() -> dict[str, str]:
+    """The subprocesses' environment: the test database by name, the run's
+    Redis and channel prefix, the test settings; never the async-unsafe flag."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    db = connection.settings_dict
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or "5432"
+    env["DATABASE_URL"] = f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+    env["REDIS_URL"] = settings.REDIS_URL
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=5)
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Stack:
+    """The processes of one test; `url` is the live server's base URL."""
+
+    url: str = ""
+    procs: list[Proc] = field(default_factory=list)
+    logs: Path = ARTIFACTS / "logs"
+
+    def start(self, name: str, args: list[str]) -> Proc:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = self.logs / f"{name}.log"
+        handle = log.open("wb")
+        popen = subprocess.Popen(  # noqa: S603 - fixed argv
+            args, cwd=ROOT, env=_server_env(), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        proc = Proc(name, popen, log)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+        self.procs.clear()
+
+    def check_alive(self) -> None:
+        for proc in self.procs:
+            if proc.popen.poll() is not None:
+                raise RuntimeError(f"{proc.name} exited ({proc.popen.returncode}):\n{proc.tail()}")
+
+
+def _wait_http(url: str, proc: Proc) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status < 500:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{proc.name} did not answer on {url}:\n{proc.tail()}")
+
+
+def _wait_log(proc: Proc, needle: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
+        if needle in proc.log.read_text(errors="replace"):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{proc.name} never logged {needle!r}:\n{proc.tail()}")
+
+
+@pytest.fixture(scope="session")
+def _static_collected() -> None:
+    subprocess.run(  # noqa: S603
+        [PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
+        check=True,
+    )
+
+
+@pytest.fixture
+def stack(_static_collected: None, transactional_db: Any) -> Iterator[Stack]:
+    """daphne on a free port, on the test database. Stopped after the test."""
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    s = Stack()
+    port = _free_port()
+    web = s.start(
+        "web",
+        [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+    )
+    s.url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(f"{s.url}/static/frontend/css/base.css", web)
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def worker(stack: Stack) -> Proc:
+    """A real Celery worker (one process) on the test database and Redis."""
+    proc = stack.start(
+        "worker",
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+    )
+    _wait_log(proc, "ready.")
+    return proc
+
+
+@pytest.fixture
+def feed(stack: Stack) -> Proc:
+    """The market feed for two always-open instruments, ticking fast."""
+    proc = stack.start(
+        "feed",
+        [PYTHON, "manage.py", "run_market_feed", "--symbols", "BTC-USD,ETH-USD", "--tick-interval", "0.25"],
+    )
+    _wait_log(proc, "feed started")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page_factory(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """New browser pages (own context each); a screenshot of every page is
+    saved under test-artifacts/ when the test ends, pass or fail."""
+    contexts: list[Any] = []
+    pages: list[Any] = []
+
+    def make(*, width: int = 1280, height: int = 800) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        pages.append(page)
+        return page
+
+    yield make
+    ARTIFACTS.mkdir(exist_ok=True)
+    for index, page in enumerate(pages):
+        suffix = f"-{index}" if index else ""
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}{suffix}-end.png"), full_page=True)
+        except Exception:  # noqa: S110 - a closed page has nothing to show
+            pass
+    for context in contexts:
+        context.close()
+
+
+def login_session(page: Any, stack: Stack, user: Any) -> None:
+    """Give the page's browser context a logged-in session cookie for `user`
+    (the login form itself is exercised by the login test)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": stack.url, "httpOnly": True}]
+    )
+
+
+def shot(page: Any, name: str) -> None:
+    """Save a named screenshot now (states the status page passes through)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,28 @@
+"""Dashboard in a real browser: live prices without reload, phone width."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import login_session, shot
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def test_dashboard_tickers_change_without_reload(stack, feed, page_factory):
+    user = UserFactory()
+    page = page_factory()
+    login_session(page, stack, user)
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+    page.goto(f"{stack.url}/")
+    expect(page.locator("#conn-status")).to_have_attribute("data-state", "live")
+    price = page.get_by_test_id("price-BTC-USD")
+    expect(price).not_to_have_text("—")
+    first = price.inner_text()
+    expect(price).not_to_have_text(first, timeout=20_000)
+    assert re.fullmatch(r"[\d,]+\.\d{2}", price.inner_text())
+    assert len(navigations) == 1  # the page changed without a reload
+    shot(page, "dashboard")
