@@ -110,7 +110,7 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{name}.log"
         handle = log.open("wb")
-        popen = subprocess.Popen(  # noqa: S603 - fixed argv
+        popen = subprocess.Popen(
             args, cwd=ROOT, env=_server_env(), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
         )
         proc = Proc(name, popen, log)
@@ -134,7 +134,7 @@ def _wait_http(url: str, proc: Proc) -> None:
         if proc.popen.poll() is not None:
             raise RuntimeError(f"{proc.name} exited:\n{proc.tail()}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status < 500:
                     return
         except OSError:
@@ -155,7 +155,7 @@ def _wait_log(proc: Proc, needle: str) -> None:
 
 @pytest.fixture(scope="session")
 def _static_collected() -> None:
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
@@ -248,7 +248,7 @@ def page_factory(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         suffix = f"-{index}" if index else ""
         try:
             page.screenshot(path=str(ARTIFACTS / f"{request.node.name}{suffix}-end.png"), full_page=True)
-        except Exception:  # noqa: S110 - a closed page has nothing to show
+        except Exception:
             pass
     for context in contexts:
         context.close()

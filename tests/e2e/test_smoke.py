@@ -16,7 +16,7 @@ def test_dashboard_tickers_change_without_reload(stack, feed, page_factory):
     page = page_factory()
     login_session(page, stack, user)
     navigations = []
-    page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+    page.on("framenavigated", lambda frame: frame == page.main_frame and navigations.append(frame.url))
     page.goto(f"{stack.url}/")
     expect(page.locator("#conn-status")).to_have_attribute("data-state", "live")
     price = page.get_by_test_id("price-BTC-USD")
