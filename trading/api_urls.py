@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from trading.api import market
+from trading.api import market, plans, trades
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # --- market data (docs/market-data.md) ---
@@ -12,4 +12,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("instruments/<str:symbol>/calendar/", market.CalendarView.as_view(), name="instrument-calendar"),
     path("clock/", market.ClockView.as_view(), name="market-clock"),
     # --- end of market data ---
+    # --- trades and plans (docs/trading.md) ---
+    path("trades/", trades.TradeListCreateApi.as_view(), name="trade-api-list"),
+    path("trades/batch/", trades.TradeBatchApi.as_view(), name="trade-api-batch"),
+    path("trades/<int:pk>/", trades.TradeDetailApi.as_view(), name="trade-api-detail"),
+    path("trades/<int:pk>/close/", trades.TradeCloseApi.as_view(), name="trade-api-close"),
+    path("trades/<int:pk>/cancel/", trades.TradeCancelApi.as_view(), name="trade-api-cancel"),
+    path("plans/", plans.PlanListCreateApi.as_view(), name="plan-api-list"),
+    path("plans/<int:pk>/", plans.PlanDetailApi.as_view(), name="plan-api-detail"),
+    path("plans/<int:pk>/cancel/", plans.PlanCancelApi.as_view(), name="plan-api-cancel"),
 ]

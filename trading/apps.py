@@ -11,3 +11,21 @@ class TradingConfig(AppConfig):
         from trading.selectors.instruments import instrument_symbol_is_active
 
         register_symbol_lookup(instrument_symbol_is_active)
+
+        # Every trade.* event carries the full trade; plan.* the full plan.
+        from realtime import schemas
+        from trading.plans.serializers import PlanSerializer
+        from trading.trades.serializers import TradeSerializer
+
+        for event in (
+            schemas.TRADE_QUEUED,
+            schemas.TRADE_OPENED,
+            schemas.TRADE_RETRYING,
+            schemas.TRADE_REJECTED,
+            schemas.TRADE_FAILED,
+            schemas.TRADE_CANCELLED,
+            schemas.TRADE_SETTLED,
+        ):
+            schemas.register(event, TradeSerializer)
+        schemas.register(schemas.PLAN_STARTED, PlanSerializer)
+        schemas.register(schemas.PLAN_MATURED, PlanSerializer)

@@ -1,0 +1,1 @@
+"""Auto-trading plans: services (create, run, mature, cancel), serializers and API."""

@@ -1,0 +1,139 @@
+"""Celery tasks of the trade lifecycle (names and schedule: DESIGN.md).
+
+Tasks are thin: they take ids, call services and declare their retry policy.
+Every task is safe to deliver twice and to run twice at once: the services
+check state under a row lock before acting. The app-wide settings give every
+task `acks_late` and `reject_on_worker_lost`, so a worker killed mid-task
+gives its message back and another worker redelivers it.
+
+`initiate_manual_trade` retry policy: only transient errors are retried (a
+database operational/interface error, no fresh price, a broker or Redis
+hiccup), at most `TRADE_MAX_RETRIES` (3) times after
+`TRADE_RETRY_BASE_SECONDS` (30) x 2^(n-1) seconds with 50-100 % jitter. The
+attempt count lives on the trade row, so duplicate deliveries cannot buy
+extra retries. Business refusals are final inside `trade_open` (`rejected`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from config.errors import DomainError
+from realtime.services import event_prune
+from trading.models import Trade, TradeStatus
+from trading.plans.selectors import plan_closes, plans_active, plans_due
+from trading.plans.services import plan_mature, plan_run
+from trading.trades.errors import PriceUnavailable
+from trading.trades.services import retry_countdown, trade_attempt_failed, trade_open, trade_queued_sweep
+from trading.trades.settlement import trades_settle_due
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (
+    PriceUnavailable,
+    OperationalError,
+    InterfaceError,
+    BrokerError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+
+
+def _error_code(exc: BaseException) -> str:
+    if isinstance(exc, PriceUnavailable):
+        return exc.code
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return "database_error"
+    return "broker_error"
+
+
+@shared_task(bind=True, name="trading.tasks.initiate_manual_trade", max_retries=None)
+def initiate_manual_trade(self: Any, trade_id: int) -> str:
+    """Open a queued trade; returns the trade's status (or `retrying`)."""
+    try:
+        return trade_open(trade_id=trade_id).status
+    except TRANSIENT_ERRORS as exc:
+        try:
+            decision = trade_attempt_failed(trade_id=trade_id, code=_error_code(exc), reason=str(exc))
+        except (OperationalError, InterfaceError):
+            # The database cannot even record the attempt: fall back on the
+            # message's own retry count so the bound still holds.
+            if self.request.retries >= settings.TRADE_MAX_RETRIES:
+                raise
+            raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries + 1)) from exc
+        if decision.retry:
+            raise self.retry(exc=exc, countdown=decision.countdown) from exc
+        return "given_up"
+
+
+@shared_task(name="trading.tasks.process_completed_trades")
+def process_completed_trades() -> dict[str, int]:
+    report = trades_settle_due()
+    return {"settled": report.settled, "waiting": report.waiting, "errors": report.errors}
+
+
+@shared_task(name="trading.tasks.auto_initiate_daily_trades")
+def auto_initiate_daily_trades() -> dict[str, int]:
+    """The hourly step of every active plan: at most one trade each."""
+    now = timezone.now()
+    opened = skipped = errors = 0
+    for plan in plans_active(now=now).select_related("instrument"):
+        try:
+            trade = plan_run(
+                plan_id=plan.pk, closes=plan_closes(instrument_id=plan.instrument_id, now=now), now=now
+            )
+        except (DomainError, *TRANSIENT_ERRORS):
+            logger.exception("plan %s: hourly step failed; it runs again next hour", plan.pk)
+            errors += 1
+            continue
+        if trade is not None and trade.status == TradeStatus.OPEN:
+            opened += 1
+        else:
+            skipped += 1
+    return {"opened": opened, "skipped": skipped, "errors": errors}
+
+
+@shared_task(name="trading.tasks.check_investment_maturity")
+def check_investment_maturity() -> dict[str, int]:
+    """Mature every plan past its term. A plan that cannot close now (no fresh
+    price) stays active and is tried again at the next run."""
+    matured = errors = 0
+    for plan_id in plans_due(now=timezone.now()).values_list("pk", flat=True):
+        try:
+            plan_mature(plan_id=plan_id)
+        except (DomainError, *TRANSIENT_ERRORS):
+            logger.exception("plan %s: maturity postponed", plan_id)
+            errors += 1
+            continue
+        matured += 1
+    return {"matured": matured, "errors": errors}
+
+
+@shared_task(name="trading.tasks.cleanup_failed_trades")
+def cleanup_failed_trades() -> dict[str, int]:
+    """Fail stuck queued trades, re-enqueue lost ones, prune old records."""
+    now = timezone.now()
+    failed, requeued = trade_queued_sweep(now=now)
+    cutoff = now - timedelta(days=settings.TRADE_RETENTION_DAYS)
+    pruned, _ = Trade.objects.filter(
+        status__in=[TradeStatus.REJECTED, TradeStatus.FAILED, TradeStatus.CANCELLED], updated_at__lt=cutoff
+    ).delete()
+    events = event_prune(older_than=now - settings.EVENT_RETENTION)
+    return {"failed": failed, "requeued": requeued, "pruned_trades": pruned, "pruned_events": events}
+
+
+@shared_task(name="trading.tasks.sweep_queued_trades")
+def sweep_queued_trades() -> dict[str, int]:
+    """The sweeper alone, for a tighter schedule than the daily cleanup."""
+    failed, requeued = trade_queued_sweep()
+    return {"failed": failed, "requeued": requeued}

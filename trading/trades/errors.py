@@ -1,0 +1,46 @@
+"""Refusals and transient conditions of the trade lifecycle.
+
+Two families, because the initiation task treats them differently:
+
+- `TradeRefused` (and the input errors): a business rule said no. Final:
+  the trade becomes `rejected` with the error's `code`.
+- `TransientTradeError`: the world was not ready (no fresh price, a broker
+  or database hiccup). The task retries; after the last retry the trade
+  becomes `failed` (or `rejected: stale_price` for a price that never came).
+"""
+
+from config.errors import Conflict, DomainError, NotFound
+
+__all__ = ["Conflict", "NotFound"]
+
+
+class TradeInvalid(DomainError):
+    """Bad input to a trade or plan request; `field` names what is wrong."""
+
+    code = "invalid"
+
+
+class TradeRefused(DomainError):
+    """A business rule refused to open the trade (final)."""
+
+    code = "refused"
+    http_status = 409
+
+
+class TradeNotAllowed(Conflict):
+    """The trade's state forbids the action (e.g. cancelling an open trade)."""
+
+    code = "invalid_state"
+
+
+class TransientTradeError(Exception):
+    """Worth retrying: nothing was written."""
+
+    code = "transient"
+
+
+class PriceUnavailable(TransientTradeError, DomainError):
+    """No fresh price for the instrument (missing or older than PRICE_STALE_AFTER)."""
+
+    code = "stale_price"
+    http_status = 503

@@ -1,0 +1,89 @@
+"""Trade serializers: the output shape (API and every trade.* event) and the
+request input. Explicit fields only; money and prices are exact strings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from trading.models import Trade, TradeSide
+from wallets.money import MoneyField
+
+TRADE_FIELDS = (
+    "id",
+    "instrument",
+    "side",
+    "status",
+    "source",
+    "plan",
+    "currency",
+    "stake",
+    "quantity",
+    "duration",
+    "take_profit",
+    "stop_loss",
+    "liquidation_price",
+    "entry_price",
+    "opened_at",
+    "expires_at",
+    "exit_price",
+    "closed_at",
+    "close_reason",
+    "fee",
+    "pnl",
+    "attempts",
+    "next_attempt_at",
+    "failure_code",
+    "failure_reason",
+    "created_at",
+    "updated_at",
+)
+
+
+class TradeSerializer(serializers.ModelSerializer):
+    """The full current trade: the API's output and the data of every trade.* event."""
+
+    instrument = serializers.CharField(source="instrument.symbol", read_only=True)
+    plan = serializers.IntegerField(source="plan_id", read_only=True, allow_null=True)
+    duration = serializers.SerializerMethodField(help_text="Requested lifetime in seconds.")
+
+    class Meta:
+        model = Trade
+        fields: tuple[str, ...] = TRADE_FIELDS
+        read_only_fields: tuple[str, ...] = TRADE_FIELDS
+
+    def get_duration(self, trade: Trade) -> int:
+        return int(trade.duration.total_seconds())
+
+
+def trade_data(trade: Trade) -> dict[str, Any]:
+    return dict(TradeSerializer(trade).data)
+
+
+@extend_schema_field(OpenApiTypes.DECIMAL)
+class PriceLevelField(serializers.Field):
+    """A price level (take-profit, stop-loss) as given; the service checks it
+    against the instrument's price scale and the current price, which only
+    it knows (`trading.trades.inputs.parse_price`)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
+class TradeRequestSerializer(serializers.Serializer):
+    """Input of a trade request (API create, batch items, the HTML form)."""
+
+    instrument = serializers.CharField(max_length=20)
+    side = serializers.ChoiceField(choices=TradeSide.choices)
+    stake = MoneyField()
+    duration = serializers.IntegerField(
+        required=False, help_text="Lifetime in seconds (default 24 h; 60 s to the instrument's maximum)."
+    )
+    take_profit = PriceLevelField(required=False, allow_null=True)
+    stop_loss = PriceLevelField(required=False, allow_null=True)

@@ -1,0 +1,521 @@
+"""Writers of trades: request, open, close, settle, cancel, and the
+initiation task's bookkeeping (retry scheduled, failed, swept).
+
+Every service owns its `transaction.atomic()`, locks the trade row first
+(`trading.locks`), checks the state under that lock, then moves money through
+`wallets.services` and publishes the trade event in the same transaction, so
+money, state and event commit together or not at all. A second call for a
+trade that already moved on does nothing: that is what makes the tasks safe
+to deliver twice.
+
+Opening a trade (`trade_open`) reserves stake + opening fee; settling
+(`trade_settle_locked`) returns stake + P&L - closing fee. The arithmetic is
+`trading.pnl`; docs/trading.md works an example through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.errors import DomainError, IdempotencyMismatch, NotFound
+from realtime.publish import publish
+from realtime.schemas import (
+    TRADE_CANCELLED,
+    TRADE_FAILED,
+    TRADE_OPENED,
+    TRADE_QUEUED,
+    TRADE_REJECTED,
+    TRADE_RETRYING,
+    TRADE_SETTLED,
+)
+from trading import pnl as arithmetic
+from trading.calendars import market_is_open
+from trading.faults import fault_point
+from trading.locks import trade_lock, user_trading_slot_lock
+from trading.models import CloseReason, Instrument, Plan, Trade, TradeSide, TradeSource, TradeStatus
+from trading.prices import price_latest
+from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
+from trading.trades.inputs import parse_duration, parse_price
+from trading.trades.serializers import trade_data
+from wallets.errors import InsufficientFunds
+from wallets.money import currency_scale
+from wallets.services import wallet_release, wallet_reserve, wallet_settle
+
+logger = logging.getLogger(__name__)
+
+INITIATE_TASK = "trading.tasks.initiate_manual_trade"
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRequestResult:
+    trade: Trade
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RetryDecision:
+    """What the initiation task does after a transient error."""
+
+    retry: bool
+    countdown: float = 0.0
+
+
+def _fingerprint(**params: Any) -> str:
+    text = json.dumps({k: None if v is None else str(v) for k, v in params.items()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _reference(trade: Trade) -> str:
+    return f"trade:{trade.pk}"
+
+
+def _publish(trade: Trade, event: str) -> None:
+    publish(user_id=trade.user_id, event=event, data=trade_data(trade))
+
+
+def trade_enqueue(*, trade: Trade) -> None:
+    """Send the initiation task for `trade` (after commit when inside a transaction).
+
+    A lost send (broker down at that instant) is logged, not raised: the trade
+    is committed and the sweeper in `cleanup_failed_trades` re-enqueues it."""
+    from celery import current_app
+
+    trade_id, task_id = trade.pk, trade.task_id
+
+    def send() -> None:
+        try:
+            current_app.send_task(INITIATE_TASK, args=[trade_id], task_id=task_id)
+        except Exception:
+            logger.exception("enqueue of trade %s lost; the sweeper will re-enqueue it", trade_id)
+
+    transaction.on_commit(send)
+
+
+# --- request ---------------------------------------------------------------
+
+
+def _instrument_for(symbol: Any) -> Instrument:
+    instrument = (
+        Instrument.objects.filter(symbol=symbol, active=True).first() if isinstance(symbol, str) else None
+    )
+    if instrument is None:
+        raise TradeInvalid(f"Unknown or inactive instrument {symbol!r}.", field="instrument")
+    return instrument
+
+
+def _check_levels(
+    *, side: str, price: Decimal, take_profit: Decimal | None, stop_loss: Decimal | None
+) -> None:
+    """Take-profit must be on the winning side of `price`, stop-loss on the losing side."""
+    long = side == TradeSide.BUY
+    if take_profit is not None and (take_profit <= price if long else take_profit >= price):
+        word = "above" if long else "below"
+        raise TradeInvalid(f"Take-profit must be {word} the current price {price}.", field="take_profit")
+    if stop_loss is not None and (stop_loss >= price if long else stop_loss <= price):
+        word = "below" if long else "above"
+        raise TradeInvalid(f"Stop-loss must be {word} the current price {price}.", field="stop_loss")
+
+
+def trade_request(
+    *,
+    user: AbstractBaseUser,
+    instrument: Any,
+    side: str,
+    stake: Decimal,
+    idempotency_key: str,
+    duration: int | None = None,
+    take_profit: Any = None,
+    stop_loss: Any = None,
+    source: str = TradeSource.MANUAL,
+) -> TradeRequestResult:
+    """Validate a request and create a `queued` trade; its opening runs in the task.
+
+    `stake` comes from `wallets.money.parse_amount` (the edges call it).
+    The same `idempotency_key` returns the first trade (`created=False`);
+    with other parameters it raises `IdempotencyMismatch` (422). Fifty copies
+    racing meet at the unique (user, idempotency_key) constraint."""
+    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 100:
+        raise TradeInvalid("An idempotency key of 1 to 100 characters is required.", field="idempotency_key")
+    fingerprint = _fingerprint(
+        instrument=instrument, side=side, stake=stake, duration=duration, tp=take_profit, sl=stop_loss
+    )
+    existing = Trade.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return _replay(existing, fingerprint)
+
+    inst = _instrument_for(instrument)
+    if side not in TradeSide.values:
+        raise TradeInvalid("Side must be buy or sell.", field="side")
+    if inst.quote_currency not in settings.WALLET_CURRENCIES:
+        raise TradeInvalid(f"{inst} is quoted in a currency wallets do not keep.", field="instrument")
+    if not inst.min_stake <= stake <= inst.max_stake:
+        raise TradeInvalid(f"The stake must be between {inst.min_stake} and {inst.max_stake}.", field="stake")
+    lifetime = parse_duration(duration, instrument=inst)
+    tp = parse_price(take_profit, field="take_profit", instrument=inst)
+    sl = parse_price(stop_loss, field="stop_loss", instrument=inst)
+    if tp is not None or sl is not None:
+        quote = price_latest(inst.symbol)
+        if quote.price is None or quote.stale:
+            # Levels cannot be judged without a price; refuse rather than guess.
+            raise PriceUnavailable(
+                f"No fresh price for {inst} to check the levels against.", field="instrument"
+            )
+        _check_levels(side=side, price=quote.price, take_profit=tp, stop_loss=sl)
+
+    trade = Trade(
+        user_id=user.pk,
+        instrument=inst,
+        side=side,
+        source=source,
+        currency=inst.quote_currency,
+        stake=stake,
+        duration=lifetime,
+        take_profit=tp,
+        stop_loss=sl,
+        task_id=str(uuid.uuid4()),
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+    )
+    try:
+        with transaction.atomic():
+            trade.save()
+            _publish(trade, TRADE_QUEUED)
+            trade_enqueue(trade=trade)
+    except IntegrityError:
+        # Another request with this key committed first: answer with its trade.
+        existing = Trade.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
+    return TradeRequestResult(trade=trade, created=True)
+
+
+def _replay(existing: Trade, fingerprint: str) -> TradeRequestResult:
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyMismatch(
+            "This Idempotency-Key was already used for a trade with other parameters.",
+            field="idempotency_key",
+        )
+    return TradeRequestResult(trade=existing, created=False)
+
+
+# --- open ------------------------------------------------------------------
+
+
+def _reject(trade: Trade, *, code: str, message: str) -> Trade:
+    # A refusal after pricing leaves no half-filled entry behind.
+    trade.entry_price = trade.quantity = trade.liquidation_price = None
+    trade.opened_at = trade.expires_at = None
+    trade.fee = Decimal(0)
+    trade.status = TradeStatus.REJECTED
+    trade.failure_code = code
+    trade.failure_reason = message[:300]
+    trade.next_attempt_at = None
+    trade.save()
+    _publish(trade, TRADE_REJECTED)
+    return trade
+
+
+def _entry_refusal(trade: Trade, *, now: datetime) -> tuple[str, str] | None:
+    """The business rule that forbids opening now, as (code, message), or None.
+
+    Raises `PriceUnavailable` (transient) when there is no fresh price."""
+    inst = trade.instrument
+    if not inst.active:
+        return "instrument_inactive", f"{inst} is not trading."
+    try:
+        if not market_is_open(inst, now):
+            return "market_closed", f"The {inst} market is closed."
+    except DomainError as exc:
+        return exc.code, exc.message
+    if not inst.min_stake <= trade.stake <= inst.max_stake:
+        return "limit_exceeded", f"The stake must be between {inst.min_stake} and {inst.max_stake}."
+    return None
+
+
+def _fill(trade: Trade, *, now: datetime) -> tuple[str, str] | None:
+    """Price the entry of a locked queued trade; a refusal as (code, message) or None."""
+    inst = trade.instrument
+    quote = price_latest(inst.symbol, now=now)
+    if quote.price is None or quote.stale:
+        raise PriceUnavailable(f"No fresh price for {inst}.", field="instrument")
+    entry = quote.price.quantize(inst.price_quantum)
+    try:
+        _check_levels(side=trade.side, price=entry, take_profit=trade.take_profit, stop_loss=trade.stop_loss)
+    except TradeInvalid as exc:
+        return "levels_crossed", f"The price moved past a level before the trade opened: {exc.message}"
+    quantity = arithmetic.trade_quantity(stake=trade.stake, entry=entry, quantity_scale=inst.quantity_scale)
+    if quantity <= 0:
+        return "stake_too_small", f"The stake buys nothing at {entry}."
+    trade.entry_price = entry
+    trade.quantity = quantity
+    trade.liquidation_price = arithmetic.liquidation_price(
+        side=trade.side, quantity=quantity, entry=entry, stake=trade.stake, price_scale=inst.price_scale
+    )
+    trade.fee = arithmetic.trade_fee(
+        stake=trade.stake, fee_bps=inst.fee_bps, money_scale=currency_scale(trade.currency)
+    )
+    trade.opened_at = now
+    trade.expires_at = now + trade.duration
+    return None
+
+
+def _fund(trade: Trade, *, reference: str, plan: Plan | None) -> None:
+    """Reserve stake + opening fee (from the plan's reserve for a plan trade)."""
+    if plan is not None:
+        # The plan's money is already reserved: take stake + fee out of the
+        # plan's reserve and book them like any trade's.
+        wallet_release(
+            user=trade.user,
+            amount=trade.stake + trade.fee,
+            currency=trade.currency,
+            reference=reference,
+            idempotency_key=f"{reference}:plan-fund",
+        )
+    wallet_reserve(
+        user=trade.user,
+        amount=trade.stake,
+        fee=trade.fee,
+        currency=trade.currency,
+        reference=reference,
+        idempotency_key=f"{reference}:open",
+    )
+
+
+def trade_open_locked(trade: Trade, *, now: datetime, plan: Plan | None = None) -> Trade:
+    """Open a queued trade the caller has locked (and its plan, for a plan trade).
+
+    Business refusals end as `rejected` with a code and return normally;
+    `PriceUnavailable` and database errors propagate (the caller's
+    transaction rolls back, nothing changed)."""
+    trade.attempts += 1
+    trade.next_attempt_at = None
+    refusal = _entry_refusal(trade, now=now) or _fill(trade, now=now)
+    if refusal is not None:
+        return _reject(trade, code=refusal[0], message=refusal[1])
+
+    user_trading_slot_lock(user_id=trade.user_id)
+    open_count = Trade.objects.filter(user_id=trade.user_id, status=TradeStatus.OPEN).count()
+    if open_count >= settings.MAX_OPEN_TRADES:
+        return _reject(
+            trade,
+            code="max_open_trades",
+            message=f"At most {settings.MAX_OPEN_TRADES} open trades at a time.",
+        )
+    reference = _reference(trade)
+    try:
+        with transaction.atomic():  # one savepoint: a refusal undoes every posting of the open
+            _fund(trade, reference=reference, plan=plan)
+    except InsufficientFunds:
+        return _reject(
+            trade, code="insufficient_funds", message="Not enough available balance for stake and fee."
+        )
+    fault_point("trade_open.reserved")
+    if plan is not None:
+        plan.reserve -= trade.stake + trade.fee
+        plan.fees += trade.fee
+    trade.status = TradeStatus.OPEN
+    trade.failure_code = trade.failure_reason = ""
+    trade.save()
+    if plan is not None:
+        plan.save()
+    _publish(trade, TRADE_OPENED)
+    return trade
+
+
+def trade_open(*, trade_id: int, now: datetime | None = None) -> Trade:
+    """Open a queued trade (the initiation task's one call). Idempotent: a trade
+    that is no longer queued is returned unchanged. `now` is for tests."""
+    with transaction.atomic():
+        trade = trade_lock(trade_id=trade_id)
+        if trade.status != TradeStatus.QUEUED:
+            return trade
+        fault_point("trade_open")
+        return trade_open_locked(trade, now=now or timezone.now())
+
+
+def retry_countdown(attempt: int) -> float:
+    """Seconds before retry number `attempt` (1-based): base x 2^(attempt-1),
+    with jitter in [50 %, 100 %] of it so retries of many trades spread out."""
+    ceiling = settings.TRADE_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+    return ceiling * secrets.SystemRandom().uniform(0.5, 1.0)
+
+
+def trade_attempt_failed(*, trade_id: int, code: str, reason: str) -> RetryDecision:
+    """Record a transient failure of an opening attempt; decide whether to retry.
+
+    Counted on the trade row (not the message), so a duplicate delivery cannot
+    buy extra retries. After `TRADE_MAX_RETRIES` retries the trade ends:
+    `rejected: stale_price` when the price never came (DESIGN.md lists it among
+    business refusals), else `failed` with the reason. A queued trade holds no
+    money (the reservation commits with the open), so nothing needs release."""
+    with transaction.atomic():
+        trade = trade_lock(trade_id=trade_id)
+        if trade.status != TradeStatus.QUEUED:
+            return RetryDecision(retry=False)
+        trade.attempts += 1
+        if trade.attempts > settings.TRADE_MAX_RETRIES:
+            if code == PriceUnavailable.code:
+                _reject(trade, code=code, message=f"No fresh price after {trade.attempts} attempts.")
+            else:
+                trade.status = TradeStatus.FAILED
+                trade.failure_code = code
+                trade.failure_reason = f"Gave up after {trade.attempts} attempts: {reason}"[:300]
+                trade.next_attempt_at = None
+                trade.save()
+                _publish(trade, TRADE_FAILED)
+            return RetryDecision(retry=False)
+        countdown = retry_countdown(trade.attempts)
+        trade.next_attempt_at = timezone.now() + timedelta(seconds=countdown)
+        trade.failure_reason = reason[:300]
+        trade.save()
+        _publish(trade, TRADE_RETRYING)
+        return RetryDecision(retry=True, countdown=countdown)
+
+
+# --- cancel, close, settle ---------------------------------------------------
+
+
+def _owned_locked(*, user: AbstractBaseUser, trade_id: int) -> Trade:
+    try:
+        trade = trade_lock(trade_id=trade_id)
+    except Trade.DoesNotExist:
+        raise NotFound("No such trade.") from None
+    if trade.user_id != user.pk:
+        raise NotFound("No such trade.")
+    return trade
+
+
+def trade_cancel(*, user: AbstractBaseUser, trade_id: int) -> Trade:
+    """Cancel the owner's trade while it is queued (it holds no money yet)."""
+    with transaction.atomic():
+        trade = _owned_locked(user=user, trade_id=trade_id)
+        if trade.status == TradeStatus.CANCELLED:
+            return trade
+        if trade.status != TradeStatus.QUEUED:
+            raise TradeNotAllowed(f"Only a queued trade can be cancelled; this one is {trade.status}.")
+        trade.status = TradeStatus.CANCELLED
+        trade.next_attempt_at = None
+        trade.closed_at = timezone.now()
+        trade.save()
+        _publish(trade, TRADE_CANCELLED)
+        return trade
+
+
+def trade_settle_locked(
+    trade: Trade, *, exit_price: Decimal, reason: str, at: datetime, plan: Plan | None = None
+) -> Trade:
+    """Close an open trade the caller has locked (and its plan, for a plan trade)
+    at `exit_price`: stake + P&L - closing fee return to available (for a plan
+    trade, back into the plan's reserve)."""
+    inst = trade.instrument
+    assert trade.entry_price is not None and trade.quantity is not None  # open: DB constraint
+    result = arithmetic.trade_settlement(
+        side=trade.side,
+        quantity=trade.quantity,
+        entry=trade.entry_price,
+        exit=exit_price,
+        stake=trade.stake,
+        fee_bps=inst.fee_bps,
+        money_scale=currency_scale(trade.currency),
+    )
+    reference = _reference(trade)
+    wallet_settle(
+        user=trade.user,
+        stake=trade.stake,
+        pnl=result.pnl,
+        fee=result.fee,
+        currency=trade.currency,
+        reference=reference,
+        idempotency_key=f"{reference}:settle",
+    )
+    back = trade.stake + result.pnl - result.fee
+    if plan is not None:
+        if back > 0:
+            wallet_reserve(
+                user=trade.user,
+                amount=back,
+                currency=trade.currency,
+                reference=reference,
+                idempotency_key=f"{reference}:plan-return",
+            )
+        plan.reserve += back
+        plan.realised_pnl += result.pnl
+        plan.fees += result.fee
+        plan.save()
+    trade.status = TradeStatus.SETTLED
+    trade.exit_price = exit_price
+    trade.closed_at = at
+    trade.close_reason = reason
+    trade.pnl = result.pnl
+    trade.fee += result.fee
+    trade.save()
+    _publish(trade, TRADE_SETTLED)
+    return trade
+
+
+def trade_close(*, user: AbstractBaseUser, trade_id: int) -> Trade:
+    """The owner closes an open trade at the current price."""
+    with transaction.atomic():
+        trade = _owned_locked(user=user, trade_id=trade_id)
+        if trade.status != TradeStatus.OPEN:
+            raise TradeNotAllowed(f"Only an open trade can be closed; this one is {trade.status}.")
+        if trade.plan_id is not None:
+            raise TradeNotAllowed(
+                "This trade belongs to a plan; cancel the plan to close it.", code="plan_trade"
+            )
+        now = timezone.now()
+        if not market_is_open(trade.instrument, now):
+            raise TradeNotAllowed(f"The {trade.instrument} market is closed.", code="market_closed")
+        quote = price_latest(trade.instrument.symbol, now=now)
+        if quote.price is None or quote.stale:
+            raise PriceUnavailable(f"No fresh price for {trade.instrument}; try again shortly.")
+        exit_price = quote.price.quantize(trade.instrument.price_quantum)
+        return trade_settle_locked(trade, exit_price=exit_price, reason=CloseReason.USER, at=now)
+
+
+# --- the sweeper (cleanup_failed_trades) -------------------------------------
+
+
+def trade_queued_sweep(*, now: datetime | None = None) -> tuple[int, int]:
+    """Fail queued trades older than `QUEUED_TIMEOUT`; re-enqueue those whose
+    task is overdue by `TRADE_SWEEP_AFTER_SECONDS` (its enqueue was lost).
+
+    Returns (failed, re-enqueued). A re-enqueue of a task that was not lost
+    after all is harmless: `trade_open` does nothing for a trade that moved on."""
+    now = now or timezone.now()
+    timeout = now - timedelta(seconds=settings.QUEUED_TIMEOUT)
+    overdue = now - timedelta(seconds=settings.TRADE_SWEEP_AFTER_SECONDS)
+    failed = requeued = 0
+    for trade_id in Trade.objects.filter(status=TradeStatus.QUEUED, created_at__lt=timeout).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            trade = trade_lock(trade_id=trade_id)
+            if trade.status != TradeStatus.QUEUED:
+                continue
+            trade.status = TradeStatus.FAILED
+            trade.failure_code = "queued_timeout"
+            trade.failure_reason = f"Not opened within {settings.QUEUED_TIMEOUT} s."
+            trade.next_attempt_at = None
+            trade.save()
+            _publish(trade, TRADE_FAILED)
+            failed += 1
+    stuck = Trade.objects.filter(status=TradeStatus.QUEUED, created_at__lt=overdue, created_at__gte=timeout)
+    for trade in stuck.exclude(next_attempt_at__gte=overdue):
+        trade_enqueue(trade=trade)
+        requeued += 1
+    return failed, requeued

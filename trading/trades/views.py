@@ -1,0 +1,138 @@
+"""The seed's trade pages and status endpoint (session-tracked initiation).
+
+- `InitiateTradeView` (/trade/new/): login required, CSRF-protected form with
+  a per-form idempotency token; calls `trade_request`, remembers the trade
+  and its task in the session and redirects to /trade-status/.
+- `TradeInitiationStatusView` (/trade-status/): renders the tracked trade's
+  current state server-side (the frontend makes it live).
+- `check_trade_initiation_status` (/api/check-trade-status/): JSON state of
+  the tracked trade and its Celery task; clears the session entry once the
+  trade is final.
+
+Only the trade tracked in the caller's own session is shown: any other id
+(`?trade_id=`), including another user's, is a 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.result import AsyncResult
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.errors import DomainError
+from trading.api.trades import request_user
+from trading.models import Trade
+from trading.trades.forms import TradeForm
+from trading.trades.selectors import trade_get
+from trading.trades.serializers import trade_data
+from trading.trades.services import trade_request
+
+logger = logging.getLogger(__name__)
+
+SESSION_KEY = "tracked_trade"
+# Service field names that the form shows under another name.
+FORM_FIELDS = {"duration", "stake", "instrument", "side", "take_profit", "stop_loss"}
+
+
+class InitiateTradeView(LoginRequiredMixin, View):
+    template_name = "trading/initiate.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, {"form": TradeForm()})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = TradeForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form}, status=400)
+        data = form.cleaned_data
+        try:
+            result = trade_request(
+                user=request_user(request),
+                instrument=data["instrument"],
+                side=data["side"],
+                stake=data["stake"],
+                duration=data["duration"] * 60,
+                take_profit=data["take_profit"] or None,
+                stop_loss=data["stop_loss"] or None,
+                idempotency_key=f"form:{data['form_token']}",
+            )
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in FORM_FIELDS else None, exc.message)
+            return render(request, self.template_name, {"form": form}, status=exc.http_status)
+        trade = result.trade
+        request.session[SESSION_KEY] = {"trade_id": trade.pk, "task_id": trade.task_id}
+        return redirect("trade-status")
+
+
+def _tracked(request: HttpRequest) -> tuple[dict[str, Any], Trade]:
+    """The trade tracked in this session, or 404 (also for any other `trade_id`)."""
+    tracked = request.session.get(SESSION_KEY)
+    if not isinstance(tracked, dict):
+        raise Http404("No trade is being tracked.")
+    asked = request.GET.get("trade_id")
+    if asked is not None and asked != str(tracked.get("trade_id")):
+        raise Http404("No such trade.")
+    trade = trade_get(user_id=request_user(request).pk, trade_id=int(tracked["trade_id"]))
+    if trade is None:
+        request.session.pop(SESSION_KEY, None)
+        raise Http404("No such trade.")
+    return tracked, trade
+
+
+def _task_state(task_id: str) -> str:
+    if not task_id:
+        return "UNKNOWN"
+    try:
+        return str(AsyncResult(task_id).state)
+    except Exception:  # the result backend is a convenience: its outage is not the trade's
+        logger.warning("task state of %s unavailable", task_id, exc_info=True)
+        return "UNKNOWN"
+
+
+def initiation_status(trade: Trade, *, task_id: str) -> dict[str, Any]:
+    """The status payload (endpoint and page)."""
+    refused = trade.status in ("rejected", "failed")
+    return {
+        "trade_id": trade.pk,
+        "status": trade.status,
+        "final": trade.is_final,
+        "task_id": task_id,
+        "task_state": _task_state(task_id),
+        "attempts": trade.attempts,
+        "next_attempt_at": trade.next_attempt_at.isoformat() if trade.next_attempt_at else None,
+        "trade": trade_data(trade) if trade.status in ("open", "settled") else None,
+        "reason": {"code": trade.failure_code, "message": trade.failure_reason} if refused else None,
+    }
+
+
+class TradeInitiationStatusView(LoginRequiredMixin, View):
+    template_name = "trading/status.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if SESSION_KEY not in request.session and "trade_id" not in request.GET:
+            return render(request, self.template_name, {"status": None})
+        tracked, trade = _tracked(request)
+        status = initiation_status(trade, task_id=str(tracked.get("task_id", "")))
+        return render(request, self.template_name, {"status": status, "trade": trade})
+
+
+@never_cache
+@require_GET
+@login_required
+def check_trade_initiation_status(request: HttpRequest) -> JsonResponse:
+    try:
+        tracked, trade = _tracked(request)
+    except Http404 as exc:
+        return JsonResponse({"code": "not_found", "detail": str(exc)}, status=404)
+    status = initiation_status(trade, task_id=str(tracked.get("task_id", "")))
+    if trade.is_final:
+        request.session.pop(SESSION_KEY, None)
+    return JsonResponse(status)
