@@ -99,7 +99,7 @@ def price_record(*, prices: dict[str, tuple[Decimal, datetime]]) -> None:
 
 
 def price_recorded_mark(*, symbols: list[str], through: datetime) -> None:
-    """Record that every tick of `symbols` up to `through` is committed in PostgreSQL."""
+    """Record that every tick of `symbols` at or before `through` is committed in PostgreSQL."""
     cache.set_many({RECORDED_KEY.format(symbol=s): through.isoformat() for s in symbols}, timeout=None)
 
 

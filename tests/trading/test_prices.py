@@ -77,7 +77,7 @@ class TestStalenessWithTheFeedStopped:
             publish=lambda **kw: None,
             now=lambda: clock["now"],
             clock=lambda: (clock["now"] - T0).total_seconds(),
-            sleep=lambda s: clock.update(now=clock["now"] + timedelta(seconds=s)),
+            sleep=lambda s: clock.update(now=clock["now"] + timedelta(milliseconds=round(s * 1000))),
         )
         feed.run(steps=20)  # two simulated seconds, then the feed stops
         last_tick_at = T0 + timedelta(seconds=1.9)

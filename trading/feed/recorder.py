@@ -4,7 +4,9 @@ Between flushes the recorder aggregates in memory:
 
 - per (instrument, minute): open of the first tick, high, low, close of the
   last tick and the volume since the last successful flush;
-- per (instrument, second): the last tick of that second (`PriceTick`).
+- per (instrument, second): the last tick of that second (`PriceTick`),
+  written once the second is over (a restart in mid-second may leave two
+  rows for that second; both are true prices at their instants).
 
 `flush()` upserts both in one transaction. A bar that already exists keeps its
 open, widens its high/low, takes the new close and adds the volume, so
@@ -93,15 +95,21 @@ class Recorder:
     def pending(self) -> int:
         return len(self.bars) + len(self.ticks)
 
-    def flush(self) -> int:
-        """Upsert everything pending in one transaction; returns the rows written.
+    def flush(self, *, before: datetime | None = None) -> int:
+        """Upsert what is pending in one transaction; returns the rows written.
 
-        Raises the database error if PostgreSQL fails; the pending data stays.
+        With `before`, 1-second ticks of seconds not yet over at `before` stay
+        pending, so each second is written once with its last tick. Raises the
+        database error if PostgreSQL fails; the pending data stays.
         """
-        if not self.bars and not self.ticks:
-            return 0
+        cutoff = None if before is None else _second(before)
         bars = sorted(self.bars.items(), key=lambda kv: kv[0])
-        ticks = sorted(self.ticks.items(), key=lambda kv: kv[0])
+        ticks = sorted(
+            ((key, t) for key, t in self.ticks.items() if cutoff is None or key[1] < cutoff),
+            key=lambda kv: kv[0],
+        )
+        if not bars and not ticks:
+            return 0
         with transaction.atomic(), connection.cursor() as cursor:
             for i in range(0, len(bars), CHUNK):
                 chunk = bars[i : i + CHUNK]
@@ -118,7 +126,8 @@ class Recorder:
                 rows = ",".join(["(%s, %s, %s)"] * len(tchunk))
                 cursor.execute(TICK_UPSERT.format(rows=rows), params)
         self.bars.clear()
-        self.ticks.clear()
+        for key, _ in ticks:
+            del self.ticks[key]
         return len(bars) + len(ticks)
 
 

@@ -160,7 +160,7 @@ class MarketFeed:
         if not self.db.ready(mono):
             return
         try:
-            written = self.recorder.flush()
+            written = self.recorder.flush(before=now)
             if mono >= self._next_prune:
                 self._next_prune = mono + PRUNE_EVERY_SECONDS
                 retention = timedelta(days=settings.PRICE_TICK_RETENTION_DAYS)
@@ -179,7 +179,8 @@ class MarketFeed:
         if self.db.down:
             logger.warning("PostgreSQL is back after %d failed attempts", self.db.failures)
             self.db.succeeded()
-        self._recorded_through = now
+        # Ticks of the second still running stay pending (Recorder.flush).
+        self._recorded_through = now.replace(microsecond=0) - timedelta(microseconds=1)
         logger.debug("flushed %d rows", written)
 
     # --- the loop -------------------------------------------------------------
