@@ -1,0 +1,246 @@
+"""The trades and plans API: 202 with Location and status URL, Idempotency-Key,
+bad input 400 naming the field with nothing written, owner scoping, batch."""
+
+import json
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from realtime.models import Event
+from tests.factories import UserFactory
+from tests.trading.trades_support import balance, fund, make_instrument, quote
+from trading.models import Plan, Trade, TradeStatus
+from trading.trades.services import trade_open
+
+D = Decimal
+URL = "/api/v1/trades/"
+
+
+@pytest.fixture
+def inst(db):
+    return make_instrument("API-USD", fee_bps=10, price_scale=2, max_stake=D("5000.00"))
+
+
+def post(client, body, *, key=None, url=URL):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return client.post(url, data=json.dumps(body), content_type="application/json", **headers)
+
+
+def body(**over):
+    return {"instrument": "API-USD", "side": "buy", "stake": "100.00", **over}
+
+
+@pytest.mark.django_db
+def test_create_answers_202_with_location_and_status_url(auth_client, user, inst):
+    response = post(auth_client, body(), key="abc")
+    assert response.status_code == 202
+    data = response.json()
+    assert data["status"] == "queued"
+    assert data["stake"] == "100.00"
+    assert data["status_url"] == f"/api/v1/trades/{data['id']}/"
+    assert response["Location"] == data["status_url"]
+    detail = auth_client.get(data["status_url"])
+    assert detail.status_code == 200
+    assert detail.json()["id"] == data["id"]
+
+
+@pytest.mark.django_db
+def test_same_key_same_answer_other_params_422(auth_client, inst):
+    first = post(auth_client, body(), key="same")
+    second = post(auth_client, body(), key="same")
+    assert second.status_code == 202
+    assert second.json() == first.json()
+    third = post(auth_client, body(stake="101.00"), key="same")
+    assert third.status_code == 422
+    assert third.json()["code"] == "idempotency_key_reused"
+    assert Trade.objects.count() == 1
+
+
+BAD_INPUTS = [
+    ({"stake": "-1.00"}, "stake"),
+    ({"stake": "-0"}, "stake"),
+    ({"stake": "0"}, "stake"),
+    ({"stake": "1.005"}, "stake"),
+    ({"stake": "1e3"}, "stake"),
+    ({"stake": "1_000"}, "stake"),
+    ({"stake": "NaN"}, "stake"),
+    ({"stake": "Infinity"}, "stake"),
+    ({"stake": "١٠٠"}, "stake"),
+    ({"stake": 100.001}, "stake"),  # a JSON number is parsed exactly: three places refused
+    ({"stake": True}, "stake"),
+    ({"stake": None}, "stake"),
+    ({"instrument": "NOPE"}, "instrument"),
+    ({"side": "long"}, "side"),
+    ({"duration": 30}, "duration"),
+    ({"duration": 10**9}, "duration"),
+    ({"duration": "soon"}, "duration"),
+    ({"take_profit": "90.00"}, "take_profit"),
+    ({"stop_loss": "110.00"}, "stop_loss"),
+    ({"take_profit": "1e9"}, "take_profit"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("over", "field"), BAD_INPUTS)
+def test_bad_input_is_400_naming_the_field_and_nothing_written(auth_client, inst, over, field):
+    quote(inst, "100.00")
+    response = post(auth_client, body(**over), key="bad")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert Trade.objects.count() == 0
+    assert Event.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_missing_fields_are_named(auth_client, inst):
+    response = post(auth_client, {}, key="empty")
+    assert response.status_code == 400
+    assert {"instrument", "side", "stake"} <= set(response.json())
+    assert Trade.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_another_users_trade_is_404_everywhere(auth_client, other_user, inst):
+    fund(other_user, "1000.00")
+    quote(inst, "100.00")
+    client = APIClient()
+    client.force_authenticate(other_user)
+    theirs = post(client, body(), key="o").json()["id"]
+    for method, url in [
+        ("get", f"{URL}{theirs}/"),
+        ("post", f"{URL}{theirs}/cancel/"),
+        ("post", f"{URL}{theirs}/close/"),
+    ]:
+        assert getattr(auth_client, method)(url).status_code == 404
+    assert auth_client.get(URL).json()["results"] == []
+    assert Trade.objects.get(pk=theirs).status == TradeStatus.QUEUED
+
+
+@pytest.mark.django_db
+def test_list_filters_and_cursor_pages(auth_client, user, inst):
+    for i in range(3):
+        post(auth_client, body(), key=f"l{i}")
+    other = make_instrument("OTH-USD")
+    post(auth_client, body(instrument=other.symbol), key="l3")
+    page = auth_client.get(URL, {"page_size": 2}).json()
+    assert len(page["results"]) == 2 and page["next"]
+    rest = auth_client.get(page["next"]).json()
+    assert len(rest["results"]) == 2 and rest["next"] is None
+    assert len(auth_client.get(URL, {"instrument": "OTH-USD"}).json()["results"]) == 1
+    assert len(auth_client.get(URL, {"status": "open"}).json()["results"]) == 0
+    assert auth_client.get(URL, {"status": "sideways"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_staff_read_everything_and_filter_by_user(staff_user, user, other_user, inst):
+    for u in (user, other_user):
+        c = APIClient()
+        c.force_authenticate(u)
+        post(c, body(), key="s")
+    staff = APIClient()
+    staff.force_authenticate(staff_user)
+    assert len(staff.get(URL).json()["results"]) == 2
+    assert len(staff.get(URL, {"user": user.pk}).json()["results"]) == 1
+
+
+@pytest.mark.django_db
+def test_cancel_and_close_endpoints(auth_client, user, inst):
+    fund(user, "1000.00")
+    quote(inst, "100.00")
+    queued = post(auth_client, body(), key="c1").json()["id"]
+    response = auth_client.post(f"{URL}{queued}/cancel/")
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert auth_client.post(f"{URL}{queued}/cancel/").json()["status"] == "cancelled"
+    to_close = post(auth_client, body(), key="c2").json()["id"]
+    assert auth_client.post(f"{URL}{to_close}/close/").status_code == 409  # still queued
+    trade_open(trade_id=to_close)
+    quote(inst, "101.00")
+    closed = auth_client.post(f"{URL}{to_close}/close/").json()
+    assert (closed["status"], closed["pnl"], closed["fee"]) == ("settled", "1.00", "0.20")
+    assert balance(user) == (D("1000.80"), D("0.00"))
+
+
+@pytest.mark.django_db
+def test_batch_answers_each_item(auth_client, inst):
+    items = [body(), body(stake="0"), body(instrument="NOPE"), body(side="sell")]
+    response = post(auth_client, {"trades": items}, key="b", url=f"{URL}batch/")
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [202, 400, 400, 202]
+    assert "stake" in results[1]["errors"] and "instrument" in results[2]["errors"]
+    assert Trade.objects.filter(source="batch").count() == 2
+    # The same batch again: the same trades.
+    again = post(auth_client, {"trades": items}, key="b", url=f"{URL}batch/").json()["results"]
+    assert [r.get("trade", {}).get("id") for r in again] == [r.get("trade", {}).get("id") for r in results]
+    assert Trade.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_batch_of_more_than_20_is_refused(auth_client, inst):
+    response = post(auth_client, {"trades": [body()] * 21}, key="big", url=f"{URL}batch/")
+    assert response.status_code == 400 and "trades" in response.json()
+    assert Trade.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_50_identical_parallel_requests_make_one_trade(inst):
+    user = UserFactory()
+    answers = []
+    barrier = threading.Barrier(50)
+
+    def send():
+        client = APIClient()
+        client.force_authenticate(user)
+        try:
+            barrier.wait()
+            r = post(client, body(), key="parallel")
+            answers.append((r.status_code, r.json()["id"]))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(answers) == 50
+    assert {code for code, _ in answers} == {202}
+    assert len({trade_id for _, trade_id in answers}) == 1
+    assert Trade.objects.filter(user=user).count() == 1
+    assert Event.objects.filter(user=user, event="trade.queued").count() == 1
+
+
+@pytest.mark.django_db
+def test_unauthenticated_is_refused(api_client, inst):
+    assert post(api_client, body(), key="x").status_code in (401, 403)
+    assert Trade.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_plans_api_create_list_cancel(auth_client, user, other_user, inst):
+    fund(user, "1000.00")
+    payload = {
+        "instrument": "API-USD",
+        "strategy": "dca",
+        "principal": "500.00",
+        "trade_fraction": "0.1",
+        "term_days": 7,
+    }
+    created = post(auth_client, payload, key="plan", url="/api/v1/plans/")
+    assert created.status_code == 201, created.content
+    plan_id = created.json()["id"]
+    assert balance(user) == (D("500.00"), D("500.00"))
+    assert [p["id"] for p in auth_client.get("/api/v1/plans/").json()["results"]] == [plan_id]
+    bad = post(auth_client, {**payload, "principal": "1.001"}, key="plan2", url="/api/v1/plans/")
+    assert bad.status_code == 400 and "principal" in bad.json()
+    other = APIClient()
+    other.force_authenticate(other_user)
+    assert other.get(f"/api/v1/plans/{plan_id}/").status_code == 404
+    assert other.post(f"/api/v1/plans/{plan_id}/cancel/").status_code == 404
+    cancelled = auth_client.post(f"/api/v1/plans/{plan_id}/cancel/").json()
+    assert (cancelled["status"], cancelled["returned"]) == ("cancelled", "500.00")
+    assert balance(user) == (D("1000.00"), D("0.00"))
+    assert Plan.objects.count() == 1
