@@ -12,11 +12,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from ops.wsmetrics import stream_metrics  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": websocket_application,
+        # Counts connections and delivered event frames (ops/wsmetrics.py).
+        "websocket": stream_metrics(websocket_application),
     }
 )

@@ -46,9 +46,12 @@ INSTALLED_APPS = [
     "realtime",
     "trading",
     "frontend",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # First, so the latency it measures includes every other middleware.
+    "ops.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -270,6 +273,15 @@ WS_HEARTBEAT_SECONDS = env_int("WS_HEARTBEAT_SECONDS", 20)
 WS_MAX_MESSAGES_PER_SECOND = env_int("WS_MAX_MESSAGES_PER_SECOND", 20)
 WS_MAX_FRAME_BYTES = 64 * 1024
 WS_TICKET_TTL_SECONDS = 30
+
+# --- Operations (docs/operations.md) --------------------------------------
+# /metrics answers staff sessions, loopback, and these addresses or networks.
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "")
+# A periodic task is overdue when its next run is this late.
+OPS_OVERDUE_GRACE_SECONDS = env_int("OPS_OVERDUE_GRACE_SECONDS", 120)
+OPS_QUEUE_DEPTH_WARN = env_int("OPS_QUEUE_DEPTH_WARN", 1000)
+OPS_LATENCY_WARN_MS = env_int("OPS_LATENCY_WARN_MS", 250)
+OPS_PAGE_POLL_SECONDS = env_int("OPS_PAGE_POLL_SECONDS", 5)
 
 # --- Logging ---------------------------------------------------------------
 LOGGING = {
