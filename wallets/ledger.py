@@ -6,15 +6,18 @@ cached balances, in the order that keeps account locks short:
 1. insert the transaction row, `ON CONFLICT DO NOTHING` on its idempotency
    key: a retry finds the first row and returns it (or `IdempotencyMismatch`
    if its parameters differ) without touching any account;
-2. look up (or create) the account rows, bulk-insert the entries; neither
-   locks an account (the entries' FK takes only KEY SHARE);
-3. one statement locks the accounts in id order and applies the deltas with
-   the non-negative guard (`wallets.locks.accounts_apply_deltas`);
-4. run the caller's check under the lock, publish `wallet.balance` for each
+   in the same round trip, read the ids of the accounts involved (creating
+   them on first use, a rare extra step);
+2. one statement inserts the entries, locks the accounts in id order and
+   applies the deltas with the non-negative guard
+   (`wallets.locks.accounts_apply_deltas`); the entries' FK takes only KEY
+   SHARE, which does not conflict with the accounts' NO KEY UPDATE lock;
+3. run the caller's check under the lock, publish `wallet.balance` for each
    user touched, and let the caller's transaction commit, where the deferred
    trigger verifies the entries balance.
 
-So a hot account is held for step 3's round trip, the publish, and commit.
+So a hot account is held for step 2's round trip, the publish, and commit:
+two round trips of this module's own per transfer, plus the event's and COMMIT.
 Callers (the services) own `transaction.atomic()`; this module requires one.
 """
 
@@ -36,7 +39,7 @@ from django.utils import timezone
 from wallets.errors import IdempotencyMismatch, InsufficientFunds
 from wallets.events import balance_item, wallet_balance_publish
 from wallets.locks import AccountRow, accounts_apply_deltas
-from wallets.models import USER_KINDS, Account, AccountKind, Entry, LedgerTransaction
+from wallets.models import SYSTEM_KINDS, USER_KINDS, Account, AccountKind, LedgerTransaction
 from wallets.money import quantize
 from wallets.selectors import balances_of
 
@@ -69,14 +72,27 @@ def system_shard(user_id: int) -> int:
     return user_id % max(1, int(settings.WALLET_SYSTEM_SHARDS))
 
 
+# Step 1 in one round trip: insert the transaction (or find the key taken)
+# and read the ids of the accounts this posting may touch. The scalar
+# sub-selects make it return exactly one row whatever exists.
 _INSERT_TRANSACTION = """
-INSERT INTO wallets_ledgertransaction
-    (user_id, kind, currency, amount, reference, idempotency_key, fingerprint, memo, created_by_id,
-     created_at)
-VALUES (%(user_id)s, %(kind)s, %(currency)s, %(amount)s, %(reference)s, %(key)s, %(fingerprint)s,
-        %(memo)s, %(created_by_id)s, %(created_at)s)
-ON CONFLICT (user_id, kind, idempotency_key) DO NOTHING
-RETURNING id
+WITH tx AS (
+    INSERT INTO wallets_ledgertransaction
+        (user_id, kind, currency, amount, reference, idempotency_key, fingerprint, memo, created_by_id,
+         created_at)
+    VALUES (%(user_id)s, %(kind)s, %(currency)s, %(amount)s, %(reference)s, %(key)s, %(fingerprint)s,
+            %(memo)s, %(created_by_id)s, %(created_at)s)
+    ON CONFLICT (user_id, kind, idempotency_key) DO NOTHING
+    RETURNING id
+), accounts AS (
+    SELECT id, owner_id, kind FROM wallets_account
+     WHERE currency = %(currency)s
+       AND (owner_id = ANY(%(owners)s) OR (owner_id IS NULL AND shard = %(shard)s))
+)
+SELECT (SELECT id FROM tx),
+       ARRAY(SELECT id FROM accounts),
+       ARRAY(SELECT owner_id FROM accounts),
+       ARRAY(SELECT kind FROM accounts)
 """
 
 
@@ -92,29 +108,19 @@ def transaction_find(*, user_id: int, kind: str, idempotency_key: str, fingerpri
     return existing
 
 
-def _account_ids(*, currency: str, owner_ids: Iterable[int], shard: int) -> dict[tuple[int | None, str], int]:
-    """Ids of both user accounts of each owner and the system accounts of
-    `shard`, creating missing ones (accounts are created on first use)."""
-    owners = sorted(set(owner_ids))
-
-    def load() -> dict[tuple[int | None, str], int]:
-        rows = Account.objects.filter(
-            Q(owner_id__in=owners) | Q(owner__isnull=True, shard=shard), currency=currency
-        ).values_list("id", "owner_id", "kind")
-        return {(owner, kind): pk for pk, owner, kind in rows}
-
-    found = load()
-    wanted = [(o, k) for o in owners for k in USER_KINDS] + [
-        (None, k) for k in (AccountKind.EXTERNAL, AccountKind.VENUE, AccountKind.FEES)
-    ]
-    missing = [key for key in wanted if key not in found]
-    if missing:
-        Account.objects.bulk_create(
-            [Account(owner_id=o, kind=k, currency=currency, shard=0 if o else shard) for o, k in missing],
-            ignore_conflicts=True,
-        )
-        found = load()
-    return found
+def accounts_ensure(*, currency: str, owners: Iterable[int], shard: int) -> dict[tuple[int | None, str], int]:
+    """Create whichever of the owners' and the shard's accounts are missing
+    (accounts are created on first use) and return all their ids."""
+    owners = sorted(set(owners))
+    Account.objects.bulk_create(
+        [Account(owner_id=o, kind=k, currency=currency) for o in owners for k in USER_KINDS]
+        + [Account(owner_id=None, kind=k, currency=currency, shard=shard) for k in SYSTEM_KINDS],
+        ignore_conflicts=True,
+    )
+    rows = Account.objects.filter(
+        Q(owner_id__in=owners) | Q(owner__isnull=True, shard=shard), currency=currency
+    ).values_list("id", "owner_id", "kind")
+    return {(owner, kind): pk for pk, owner, kind in rows}
 
 
 def ledger_post(
@@ -140,6 +146,8 @@ def ledger_post(
     """
     assert connection.in_atomic_block, "ledger_post needs the caller's transaction"
     now = timezone.now()
+    owners = sorted({leg.owner_id for leg in legs if leg.owner_id is not None})
+    shard = system_shard(user_id)
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_TRANSACTION,
@@ -154,16 +162,20 @@ def ledger_post(
                 "memo": memo,
                 "created_by_id": created_by_id,
                 "created_at": now,
+                "owners": owners,
+                "shard": shard,
             },
         )
         row = cursor.fetchone()
-    if row is None:
+    assert row is not None
+    tx_id, account_ids, account_owners, account_kinds = row
+    if tx_id is None:
         tx = transaction_find(
             user_id=user_id, kind=kind, idempotency_key=idempotency_key, fingerprint=fingerprint
         )
         return Posting(transaction=tx, replayed=True)
     tx = LedgerTransaction(
-        id=row[0],
+        id=tx_id,
         user_id=user_id,
         kind=kind,
         currency=currency,
@@ -177,14 +189,10 @@ def ledger_post(
     )
     tx._state.adding = False
 
-    owners = {leg.owner_id for leg in legs if leg.owner_id is not None}
-    ids = _account_ids(currency=currency, owner_ids=owners, shard=system_shard(user_id))
-    entries = [
-        Entry(transaction_id=tx.id, account_id=ids[(leg.owner_id, leg.kind)], amount=leg.amount)
-        for leg in legs
-        if leg.amount != 0
-    ]
-    Entry.objects.bulk_create(entries)
+    ids = {(o, k): pk for pk, o, k in zip(account_ids, account_owners, account_kinds, strict=True)}
+    if len(ids) < len(owners) * len(USER_KINDS) + len(SYSTEM_KINDS):
+        ids = accounts_ensure(currency=currency, owners=owners, shard=shard)
+    entries = [(tx_id, ids[(leg.owner_id, leg.kind)], leg.amount) for leg in legs if leg.amount != 0]
 
     # Both user accounts of every owner are locked (delta 0 when untouched)
     # so the published balances are exact, not read beside a concurrent writer.
@@ -192,9 +200,9 @@ def ledger_post(
     for owner in owners:
         for user_kind in USER_KINDS:
             deltas[ids[(owner, user_kind)]] += 0
-    for entry in entries:
-        deltas[entry.account_id] += entry.amount
-    changed = accounts_apply_deltas(deltas=deltas)
+    for _, account_id, leg_amount in entries:
+        deltas[account_id] += leg_amount
+    changed = accounts_apply_deltas(deltas=deltas, entries=entries)
     if len(changed) != len(deltas):
         short = [pk for pk in deltas if pk not in changed]
         raise InsufficientFunds(
@@ -202,11 +210,11 @@ def ledger_post(
         )
     if under_lock is not None:
         under_lock(tx)
-    _publish_balances(rows=changed.values(), currency=currency)
+    balances_publish(rows=changed.values(), currency=currency)
     return Posting(transaction=tx, replayed=False)
 
 
-def _publish_balances(*, rows: Iterable[AccountRow], currency: str) -> None:
+def balances_publish(*, rows: Iterable[AccountRow], currency: str) -> None:
     """One `wallet.balance` event per user touched, in user-id order (the
     event log's per-user counter locks are then taken in one order too).
 

@@ -11,7 +11,7 @@ through its foreign key, so entries can be written before the accounts are
 locked and the lock is held for as short a time as possible.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -28,6 +28,8 @@ class AccountRow(NamedTuple):
     balance: Decimal
 
 
+# The entries go in through a data-modifying CTE of the same statement (their
+# FK checks take KEY SHARE, compatible with the lock below).
 # The subquery locks the rows in id order (its LockRows node sits above the
 # sort); the UPDATE only touches rows that subquery has already returned, so
 # every lock is taken in id order whatever join the planner picks. READ
@@ -35,6 +37,12 @@ class AccountRow(NamedTuple):
 # The guard keeps user accounts at or above zero; rows it rejects are not
 # returned, which is how the caller learns of insufficient funds.
 _APPLY_DELTAS = """
+WITH new_entries AS (
+    INSERT INTO wallets_entry (transaction_id, account_id, amount)
+    SELECT e.transaction_id, e.account_id, e.amount
+      FROM unnest(%(entry_txs)s::bigint[], %(entry_accounts)s::bigint[], %(entry_amounts)s::numeric[])
+           AS e(transaction_id, account_id, amount)
+)
 UPDATE wallets_account AS a
    SET balance = a.balance + d.delta
   FROM (SELECT id FROM wallets_account WHERE id = ANY(%(ids)s) ORDER BY id FOR NO KEY UPDATE) AS l,
@@ -45,17 +53,29 @@ RETURNING a.id, a.owner_id, a.currency, a.kind, a.balance
 """
 
 
-def accounts_apply_deltas(*, deltas: Mapping[int, Decimal]) -> dict[int, AccountRow]:
-    """Lock the accounts in `deltas` in id order and add each delta to its balance.
+def accounts_apply_deltas(
+    *, deltas: Mapping[int, Decimal], entries: Sequence[tuple[int, int, Decimal]]
+) -> dict[int, AccountRow]:
+    """Insert `entries` (transaction id, account id, amount), lock the
+    accounts in `deltas` in id order and add each delta to its balance.
 
-    One statement, so the lock is held for one round trip plus the rest of
-    the caller's transaction. Returns the rows it changed; a user account
+    One statement, so the lock is taken and changed in one round trip; it is
+    then held for the rest of the caller's transaction. Returns the rows it changed; a user account
     missing from the result would have gone below zero and was left alone
     (the caller must then roll back). Precondition: inside a transaction.
     """
     ids = sorted(deltas)
     with connection.cursor() as cursor:
-        cursor.execute(_APPLY_DELTAS, {"ids": ids, "deltas": [deltas[i] for i in ids]})
+        cursor.execute(
+            _APPLY_DELTAS,
+            {
+                "ids": ids,
+                "deltas": [deltas[i] for i in ids],
+                "entry_txs": [tx for tx, _, _ in entries],
+                "entry_accounts": [account for _, account, _ in entries],
+                "entry_amounts": [amount for _, _, amount in entries],
+            },
+        )
         return {row[0]: AccountRow(*row) for row in cursor.fetchall()}
 
 

@@ -15,8 +15,9 @@ Who may call what: any user moves their own money; `wallet_adjust` and the
 withdrawal decisions need a staff user.
 """
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -24,6 +25,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from wallets.batch import PostingSpec, ledger_post_batch
 from wallets.errors import Conflict, DepositLimitExceeded, Forbidden, InvalidAmount, InvalidRequest, NotFound
 from wallets.ledger import (
     Leg,
@@ -379,3 +381,85 @@ def wallet_transfer(
         idempotency_key=_check_key(idempotency_key),
         fingerprint=fingerprint(to=to_user.pk, amount=amount, currency=currency, reference=reference),
     )
+
+
+class ReserveItem(NamedTuple):
+    amount: Decimal
+    reference: str
+    idempotency_key: str
+    fee: Decimal = Decimal(0)
+
+
+class SettleItem(NamedTuple):
+    user: AbstractBaseUser
+    stake: Decimal
+    pnl: Decimal
+    fee: Decimal
+    reference: str
+    idempotency_key: str
+
+
+def _reserve_spec(*, user_id: int, currency: str, item: ReserveItem) -> PostingSpec:
+    _check_amount(item.amount, currency=currency, field="amount")
+    _check_amount(item.fee, currency=currency, field="fee", allow_zero=True)
+    return PostingSpec(
+        user_id=user_id,
+        kind=TransactionKind.RESERVE,
+        amount=item.amount,
+        legs=[
+            Leg(user_id, AVAILABLE, -(item.amount + item.fee)),
+            Leg(user_id, RESERVED, item.amount),
+            Leg(None, FEES, item.fee),
+        ],
+        reference=_check_reference(item.reference),
+        idempotency_key=_check_key(item.idempotency_key),
+        fingerprint=fingerprint(
+            amount=item.amount, currency=currency, reference=item.reference, fee=item.fee
+        ),
+    )
+
+
+@retry_on_conflict
+def wallet_reserve_batch(
+    *, user: AbstractBaseUser, currency: str, items: Sequence[ReserveItem]
+) -> list[LedgerTransaction]:
+    """`wallet_reserve` for many items in one transaction and one commit (e.g.
+    a batch of trades). All or nothing: `InsufficientFunds` if their total
+    does not fit. Per-item idempotency as in `wallet_reserve`."""
+    specs = [_reserve_spec(user_id=user.pk, currency=currency, item=item) for item in items]
+    with transaction.atomic():
+        postings = ledger_post_batch(currency=currency, specs=specs)
+    return [p.transaction for p in postings]
+
+
+@retry_on_conflict
+def wallet_settle_batch(*, currency: str, items: Sequence[SettleItem]) -> list[LedgerTransaction]:
+    """`wallet_settle` for many positions (of any users) in one transaction and
+    one commit, e.g. the trades that expired this minute. All or nothing."""
+    specs = []
+    for item in items:
+        _check_amount(item.stake, currency=currency, field="stake")
+        _check_amount(item.fee, currency=currency, field="fee", allow_zero=True)
+        _check_amount(abs(item.pnl), currency=currency, field="pnl", allow_zero=True)
+        uid = item.user.pk
+        specs.append(
+            PostingSpec(
+                user_id=uid,
+                kind=TransactionKind.SETTLE,
+                amount=item.stake,
+                legs=[
+                    Leg(uid, RESERVED, -item.stake),
+                    Leg(uid, AVAILABLE, item.stake + item.pnl - item.fee),
+                    Leg(None, VENUE, -item.pnl),
+                    Leg(None, FEES, item.fee),
+                ],
+                reference=_check_reference(item.reference),
+                idempotency_key=_check_key(item.idempotency_key),
+                fingerprint=fingerprint(
+                    stake=item.stake, pnl=item.pnl, fee=item.fee, currency=currency, reference=item.reference
+                ),
+            )
+        )
+    with transaction.atomic():
+        postings = ledger_post_batch(currency=currency, specs=specs)
+    return [p.transaction for p in postings]

@@ -1,0 +1,163 @@
+"""Many postings in one database transaction: the way past the commit limit.
+
+A durable COMMIT waits for the WAL flush (about 1-4 ms on this machine's
+disk, docs/ledger.md), and an account's row lock is held until it returns, so
+one hot account can never see more transfers per second than commits per
+second. `ledger_post_batch` amortizes that: all the batch's transactions are
+inserted in one statement, all their entries inserted and every account
+locked (id order) and changed in another, one `wallet.balance` event per
+user, one commit.
+
+A batch is all or nothing: if the sum of its movements would take any user
+account below zero, `InsufficientFunds` is raised and nothing is written
+(the caller may retry the items one by one to find which fit). Idempotency
+is per item: an item whose key was used before returns that transaction
+(or raises `IdempotencyMismatch`) and is not posted again.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from wallets.errors import InsufficientFunds
+from wallets.ledger import Leg, Posting, balances_publish, system_shard, transaction_find
+from wallets.locks import accounts_apply_deltas
+from wallets.models import SYSTEM_KINDS, USER_KINDS, Account, LedgerTransaction
+
+
+@dataclass(frozen=True)
+class PostingSpec:
+    """The arguments of one `ledger_post`, for a batch."""
+
+    user_id: int
+    kind: str
+    amount: Decimal
+    legs: Sequence[Leg]
+    reference: str
+    idempotency_key: str
+    fingerprint: str
+    memo: str = ""
+    created_by_id: int | None = None
+
+
+_INSERT_MANY = """
+INSERT INTO wallets_ledgertransaction
+    (user_id, kind, currency, amount, reference, idempotency_key, fingerprint, memo, created_by_id,
+     created_at)
+SELECT i.user_id, i.kind, %(currency)s, i.amount, i.reference, i.key, i.fingerprint, i.memo, i.created_by,
+       %(created_at)s
+  FROM unnest(%(users)s::bigint[], %(kinds)s::text[], %(amounts)s::numeric[], %(references)s::text[],
+              %(keys)s::text[], %(fingerprints)s::text[], %(memos)s::text[], %(creators)s::bigint[])
+       WITH ORDINALITY AS i(user_id, kind, amount, reference, key, fingerprint, memo, created_by, n)
+ ORDER BY i.n
+ON CONFLICT (user_id, kind, idempotency_key) DO NOTHING
+RETURNING id, user_id, kind, idempotency_key
+"""
+
+
+def _account_ids(
+    *, currency: str, owners: list[int], shards: list[int]
+) -> dict[tuple[int | None, str, int], int]:
+    """(owner, kind, shard) → id for the owners' and the shards' accounts, creating missing ones."""
+
+    def load() -> dict[tuple[int | None, str, int], int]:
+        rows = Account.objects.filter(
+            Q(owner_id__in=owners) | Q(owner__isnull=True, shard__in=shards), currency=currency
+        ).values_list("id", "owner_id", "kind", "shard")
+        return {(owner, kind, shard): pk for pk, owner, kind, shard in rows}
+
+    ids = load()
+    if len(ids) < len(owners) * len(USER_KINDS) + len(shards) * len(SYSTEM_KINDS):
+        Account.objects.bulk_create(
+            [Account(owner_id=o, kind=k, currency=currency) for o in owners for k in USER_KINDS]
+            + [Account(kind=k, currency=currency, shard=s) for s in shards for k in SYSTEM_KINDS],
+            ignore_conflicts=True,
+        )
+        ids = load()
+    return ids
+
+
+def ledger_post_batch(*, currency: str, specs: Sequence[PostingSpec]) -> list[Posting]:
+    """Post every spec (one currency) in the caller's transaction; results in input order.
+
+    Precondition: inside `transaction.atomic()`; on error the caller rolls back."""
+    assert connection.in_atomic_block, "ledger_post_batch needs the caller's transaction"
+    if not specs:
+        return []
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_MANY,
+            {
+                "currency": currency,
+                "created_at": now,
+                "users": [s.user_id for s in specs],
+                "kinds": [s.kind for s in specs],
+                "amounts": [s.amount for s in specs],
+                "references": [s.reference for s in specs],
+                "keys": [s.idempotency_key for s in specs],
+                "fingerprints": [s.fingerprint for s in specs],
+                "memos": [s.memo for s in specs],
+                "creators": [s.created_by_id for s in specs],
+            },
+        )
+        inserted = {(user, kind, key): pk for pk, user, kind, key in cursor.fetchall()}
+
+    new: list[tuple[PostingSpec, int]] = []
+    results: list[Posting] = []
+    for spec in specs:
+        tx_id = inserted.pop((spec.user_id, spec.kind, spec.idempotency_key), None)
+        if tx_id is None:  # used before (or earlier in this batch): a replay
+            found = transaction_find(
+                user_id=spec.user_id,
+                kind=spec.kind,
+                idempotency_key=spec.idempotency_key,
+                fingerprint=spec.fingerprint,
+            )
+            results.append(Posting(transaction=found, replayed=True))
+            continue
+        tx = LedgerTransaction(
+            id=tx_id,
+            user_id=spec.user_id,
+            kind=spec.kind,
+            currency=currency,
+            amount=spec.amount,
+            reference=spec.reference,
+            idempotency_key=spec.idempotency_key,
+            fingerprint=spec.fingerprint,
+            memo=spec.memo,
+            created_by_id=spec.created_by_id,
+            created_at=now,
+        )
+        tx._state.adding = False
+        new.append((spec, tx_id))
+        results.append(Posting(transaction=tx, replayed=False))
+    if not new:
+        return results
+
+    owners = sorted({leg.owner_id for spec, _ in new for leg in spec.legs if leg.owner_id is not None})
+    shards = sorted({system_shard(spec.user_id) for spec, _ in new})
+    ids = _account_ids(currency=currency, owners=owners, shards=shards)
+    entries = [
+        (tx_id, ids[(leg.owner_id, leg.kind, 0 if leg.owner_id else system_shard(spec.user_id))], leg.amount)
+        for spec, tx_id in new
+        for leg in spec.legs
+        if leg.amount != 0
+    ]
+    deltas: dict[int, Decimal] = defaultdict(Decimal)
+    for owner in owners:  # both user accounts locked, so published balances are exact
+        for kind in USER_KINDS:
+            deltas[ids[(owner, kind, 0)]] += 0
+    for _, account_id, amount in entries:
+        deltas[account_id] += amount
+    changed = accounts_apply_deltas(deltas=deltas, entries=entries)
+    if len(changed) != len(deltas):
+        short = next(pk for pk in deltas if pk not in changed)
+        raise InsufficientFunds(f"Insufficient funds: this batch would take account {short} below zero.")
+    balances_publish(rows=changed.values(), currency=currency)
+    return results
