@@ -20,6 +20,7 @@ from django.db import OperationalError
 
 _RAISE = "fault:{point}:raise"
 _SLEEP = "fault:{point}:sleep"
+_HIT = "fault:{point}:hit"
 
 
 def fault_arm(point: str, *, raise_times: int = 0, sleep_seconds: float = 0) -> None:
@@ -28,17 +29,26 @@ def fault_arm(point: str, *, raise_times: int = 0, sleep_seconds: float = 0) -> 
 
 
 def fault_disarm(point: str) -> None:
-    cache.delete_many([_RAISE.format(point=point), _SLEEP.format(point=point)])
+    cache.delete_many([_RAISE.format(point=point), _SLEEP.format(point=point), _HIT.format(point=point)])
+
+
+def fault_hits(point: str) -> int:
+    """How many times an armed `point` was reached (for tests to wait on)."""
+    return int(cache.get(_HIT.format(point=point)) or 0)
 
 
 def fault_point(point: str) -> None:
     if not settings.TRADING_FAULT_INJECTION:
         return
     sleep_seconds = cache.get(_SLEEP.format(point=point))
+    raise_times = cache.get(_RAISE.format(point=point))
+    if sleep_seconds is None and raise_times is None:
+        return
+    cache.set(_HIT.format(point=point), fault_hits(point) + 1, timeout=3600)
     if sleep_seconds:
         time.sleep(float(sleep_seconds))
     key = _RAISE.format(point=point)
-    if cache.get(key):
+    if raise_times:
         try:
             remaining = cache.decr(key)
         except ValueError:  # expired or disarmed between the two calls
