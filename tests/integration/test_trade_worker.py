@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import connection
+from django.utils import timezone
 
 from config.celery_app import app
 from realtime.groups import user_group
@@ -215,3 +217,13 @@ def test_worker_killed_inside_the_open_transaction_opens_exactly_once(setup, wor
     assert Event.objects.filter(user=user, event="trade.opened").count() == 1
     assert balance(user) == (D("899.90"), D("100.00"))
     assert_ledger_invariants()
+
+
+def test_stale_price_is_retried_then_rejected_stale_price(setup, workers):
+    user, inst = setup
+    quote(inst, "100.00", at=timezone.now() - timedelta(minutes=10))
+    workers.start()
+    trade = final_trade(new_trade(user, inst).pk)
+    assert (trade.status, trade.failure_code, trade.attempts) == (TradeStatus.REJECTED, "stale_price", 4)
+    assert Event.objects.filter(user=user, event="trade.retrying").count() == 3
+    assert balance(user) == (D("1000.00"), D("0.00"))
