@@ -4,14 +4,15 @@ real channels-redis layer, at no more than the configured rate."""
 
 import asyncio
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from channels.layers import get_channel_layer
 
 from tests.trading.feed_process import feed_start, stop
-from trading.models import Bar, PriceTick
+from trading.feed.rollup import bars_rollup
+from trading.models import Bar, HourBar, PriceTick
 from trading.prices import price_at, price_latest
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -105,4 +106,13 @@ def test_feed_records_prices_and_publishes_coalesced_ticks(tmp_path):
     assert all(b.low <= min(b.open, b.close) and b.high >= max(b.open, b.close) for b in bars)
     assert PriceTick.objects.filter(instrument__symbol="BTC-USD").count() >= SECONDS
     assert not Bar.objects.exclude(instrument__symbol="BTC-USD").exists()
+    # The hour rollups the feed wrote equal a rebuild from its minute bars.
+    written = list(HourBar.objects.filter(instrument__symbol="BTC-USD").order_by("start").values_list())
+    assert written
+    HourBar.objects.all().delete()
+    bars_rollup(
+        instrument_id=bars[0].instrument_id, start=bars[0].start, end=bars[-1].start + timedelta(minutes=1)
+    )
+    rebuilt = list(HourBar.objects.filter(instrument__symbol="BTC-USD").order_by("start").values_list())
+    assert [row[1:] for row in rebuilt] == [row[1:] for row in written]
     assert "feed stopped after" in output

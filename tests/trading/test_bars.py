@@ -8,8 +8,9 @@ import pytest
 
 from tests.factories import InstrumentFactory
 from trading.feed.recorder import Recorder, ticks_prune
-from trading.feed.sources import SourceTick
-from trading.models import Bar, PriceTick
+from trading.feed.rollup import bars_rollup
+from trading.feed.sources import RandomWalk, SourceTick
+from trading.models import Bar, HourBar, PriceTick
 from trading.selectors.bars import BARS_MAX, OHLCV, BarsRangeError, bars_aggregate
 
 pytestmark = pytest.mark.django_db
@@ -22,9 +23,20 @@ def d(value: str) -> Decimal:
 
 
 def make_bars(instrument, rows):
-    Bar.objects.bulk_create(
+    """Store 1-minute bars as an import would, then rebuild their hour rollups."""
+    bars = Bar.objects.bulk_create(
         Bar(instrument=instrument, start=start, open=o, high=h, low=lo, close=c, volume=v)
         for start, o, h, lo, c, v in rows
+    )
+    starts = [b.start for b in bars]
+    bars_rollup(instrument_id=instrument.pk, start=min(starts), end=max(starts) + timedelta(minutes=1))
+
+
+def hour_bars(instrument) -> list[tuple]:
+    return list(
+        HourBar.objects.filter(instrument=instrument)
+        .order_by("start")
+        .values_list("start", "open", "high", "low", "close", "volume")
     )
 
 
@@ -154,7 +166,7 @@ class TestRecorder:
             (T0 + timedelta(seconds=60), "4.00"),
         ]:
             recorder.add(instrument.pk, tick(at, price))
-        assert recorder.flush() == 2 + 3
+        assert recorder.flush() == 2 + 1 + 3  # minute bars, hour bar, 1-second ticks
         assert list(
             PriceTick.objects.filter(instrument=instrument).order_by("at").values_list("at", "price")
         ) == [
@@ -167,6 +179,26 @@ class TestRecorder:
             (T0 + timedelta(minutes=1), d("4.00")),
         ]
         assert recorder.pending == 0 and recorder.flush() == 0
+
+    def test_hour_rollups_written_with_the_minutes_equal_a_rebuild_from_the_minutes(self):
+        instrument = InstrumentFactory(symbol="ROL-USD")
+        walk = RandomWalk(
+            symbol="ROL-USD", price_scale=2, start_price=Decimal(100), volatility=Decimal(3), seed=5
+        )
+        recorder = Recorder()
+        start = T0 - timedelta(minutes=50)
+        # 2.5 hours of ticks every 7 seconds, flushed every 10 minutes.
+        for n in range(1, 1286):
+            for t in walk.ticks(start + timedelta(seconds=7 * (n - 1)), start + timedelta(seconds=7 * n)):
+                recorder.add(instrument.pk, t)
+            if n % 86 == 0:
+                recorder.flush()
+        recorder.flush()
+        written = hour_bars(instrument)
+        assert [row[0] for row in written] == [T0 - timedelta(hours=1), T0, T0 + timedelta(hours=1)]
+        HourBar.objects.filter(instrument=instrument).delete()
+        assert bars_rollup(instrument_id=instrument.pk, start=start, end=T0 + timedelta(hours=2)) == 3
+        assert hour_bars(instrument) == written
 
     def test_prune_deletes_only_ticks_older_than_the_retention(self):
         instrument = InstrumentFactory(symbol="PRU-USD")

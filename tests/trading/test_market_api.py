@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tests.factories import InstrumentFactory
 from trading import calendars
+from trading.feed.rollup import bars_rollup
 from trading.models import Bar, Instrument
 from trading.prices import price_record
 
@@ -115,6 +116,7 @@ class TestBars:
                 ),
             ]
         )
+        bars_rollup(instrument_id=instrument.pk, start=T0, end=T0 + timedelta(minutes=2))
         response = auth_client.get(
             "/api/v1/instruments/BTC-USD/bars/",
             {"interval": "1h", "start": "2026-11-30T15:00:00Z", "end": "2026-11-30T16:00:00Z"},

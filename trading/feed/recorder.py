@@ -2,13 +2,14 @@
 
 Between flushes the recorder aggregates in memory:
 
-- per (instrument, minute): open of the first tick, high, low, close of the
-  last tick and the volume since the last successful flush;
+- per (instrument, minute) and per (instrument, hour): open of the first
+  tick, high, low, close of the last tick and the volume since the last
+  successful flush (`Bar` and its rollup `HourBar`);
 - per (instrument, second): the last tick of that second (`PriceTick`),
   written once the second is over (a restart in mid-second may leave two
   rows for that second; both are true prices at their instants).
 
-`flush()` upserts both in one transaction. A bar that already exists keeps its
+`flush()` upserts all three in one transaction. A bar that already exists keeps its
 open, widens its high/low, takes the new close and adds the volume, so
 flushing a minute in several pieces, after a failed flush, or after a restart
 in the middle of a minute all give the same bar. When a flush fails nothing is
@@ -25,6 +26,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from trading.feed.sources import SourceTick
 
@@ -32,14 +34,16 @@ logger = logging.getLogger(__name__)
 
 MAX_PENDING_TICKS = 200_000
 
+# The same upsert for 1-minute bars (trading_bar) and their 1-hour rollups
+# (trading_hourbar): both merge a partial bar into what is stored.
 BAR_UPSERT = """
-INSERT INTO trading_bar (instrument_id, start, open, high, low, close, volume)
+INSERT INTO {table} AS bar (instrument_id, start, open, high, low, close, volume)
 VALUES {rows}
 ON CONFLICT (instrument_id, start) DO UPDATE SET
-    high = GREATEST(trading_bar.high, EXCLUDED.high),
-    low = LEAST(trading_bar.low, EXCLUDED.low),
+    high = GREATEST(bar.high, EXCLUDED.high),
+    low = LEAST(bar.low, EXCLUDED.low),
     close = EXCLUDED.close,
-    volume = trading_bar.volume + EXCLUDED.volume
+    volume = bar.volume + EXCLUDED.volume
 """
 
 TICK_UPSERT = """
@@ -65,6 +69,21 @@ def _minute(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
+def _hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def _merge(bars: dict[tuple[int, datetime], PendingBar], key: tuple[int, datetime], tick: SourceTick) -> None:
+    bar = bars.get(key)
+    if bar is None:
+        bars[key] = PendingBar(tick.price, tick.price, tick.price, tick.price, tick.volume)
+    else:
+        bar.high = max(bar.high, tick.price)
+        bar.low = min(bar.low, tick.price)
+        bar.close = tick.price
+        bar.volume = bar.volume + tick.volume
+
+
 def _second(at: datetime) -> datetime:
     return at.replace(microsecond=0)
 
@@ -72,18 +91,12 @@ def _second(at: datetime) -> datetime:
 class Recorder:
     def __init__(self) -> None:
         self.bars: dict[tuple[int, datetime], PendingBar] = {}
+        self.hours: dict[tuple[int, datetime], PendingBar] = {}
         self.ticks: dict[tuple[int, datetime], SourceTick] = {}
 
     def add(self, instrument_id: int, tick: SourceTick) -> None:
-        key = (instrument_id, _minute(tick.at))
-        bar = self.bars.get(key)
-        if bar is None:
-            self.bars[key] = PendingBar(tick.price, tick.price, tick.price, tick.price, tick.volume)
-        else:
-            bar.high = max(bar.high, tick.price)
-            bar.low = min(bar.low, tick.price)
-            bar.close = tick.price
-            bar.volume = bar.volume + tick.volume
+        _merge(self.bars, (instrument_id, _minute(tick.at)), tick)
+        _merge(self.hours, (instrument_id, _hour(tick.at)), tick)
         self.ticks[(instrument_id, _second(tick.at))] = tick
         if len(self.ticks) > MAX_PENDING_TICKS:
             oldest = sorted(self.ticks)[: len(self.ticks) - MAX_PENDING_TICKS]
@@ -93,7 +106,7 @@ class Recorder:
 
     @property
     def pending(self) -> int:
-        return len(self.bars) + len(self.ticks)
+        return len(self.bars) + len(self.hours) + len(self.ticks)
 
     def flush(self, *, before: datetime | None = None) -> int:
         """Upsert what is pending in one transaction; returns the rows written.
@@ -104,31 +117,40 @@ class Recorder:
         """
         cutoff = None if before is None else _second(before)
         bars = sorted(self.bars.items(), key=lambda kv: kv[0])
+        hours = sorted(self.hours.items(), key=lambda kv: kv[0])
         ticks = sorted(
             ((key, t) for key, t in self.ticks.items() if cutoff is None or key[1] < cutoff),
             key=lambda kv: kv[0],
         )
-        if not bars and not ticks:
+        if not bars and not ticks:  # hours exist whenever bars do
             return 0
         with transaction.atomic(), connection.cursor() as cursor:
-            for i in range(0, len(bars), CHUNK):
-                chunk = bars[i : i + CHUNK]
-                params: list[int | datetime | Decimal] = []
-                for (instrument_id, start), b in chunk:
-                    params += [instrument_id, start, b.open, b.high, b.low, b.close, b.volume]
-                rows = ",".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-                cursor.execute(BAR_UPSERT.format(rows=rows), params)
+            for table, pending in (("trading_bar", bars), ("trading_hourbar", hours)):
+                _upsert_bars(cursor, table, pending)
             for i in range(0, len(ticks), CHUNK):
                 tchunk = ticks[i : i + CHUNK]
-                params = []
+                params: list[int | datetime | Decimal] = []
                 for (instrument_id, _), t in tchunk:
                     params += [instrument_id, t.at, t.price]
                 rows = ",".join(["(%s, %s, %s)"] * len(tchunk))
                 cursor.execute(TICK_UPSERT.format(rows=rows), params)
         self.bars.clear()
+        self.hours.clear()
         for key, _ in ticks:
             del self.ticks[key]
-        return len(bars) + len(ticks)
+        return len(bars) + len(hours) + len(ticks)
+
+
+def _upsert_bars(
+    cursor: CursorWrapper, table: str, bars: list[tuple[tuple[int, datetime], PendingBar]]
+) -> None:
+    for i in range(0, len(bars), CHUNK):
+        chunk = bars[i : i + CHUNK]
+        params: list[int | datetime | Decimal] = []
+        for (instrument_id, start), b in chunk:
+            params += [instrument_id, start, b.open, b.high, b.low, b.close, b.volume]
+        rows = ",".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+        cursor.execute(BAR_UPSERT.format(table=table, rows=rows), params)
 
 
 def ticks_prune(*, older_than: datetime) -> int:

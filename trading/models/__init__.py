@@ -4,7 +4,7 @@ Market data lives in `instruments.py` and `bars.py`; trades and plans add
 their own modules here and one import line each below.
 """
 
-from trading.models.bars import Bar, PriceTick
+from trading.models.bars import Bar, HourBar, PriceTick
 from trading.models.instruments import AssetClass, CalendarKind, FeedSource, Instrument
 from trading.models.plans import Plan, PlanStatus, PlanStrategy
 from trading.models.trades import CloseReason, Trade, TradeSide, TradeSource, TradeStatus
@@ -15,6 +15,7 @@ __all__ = [
     "CalendarKind",
     "CloseReason",
     "FeedSource",
+    "HourBar",
     "Instrument",
     "Plan",
     "PlanStatus",

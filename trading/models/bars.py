@@ -2,9 +2,10 @@
 
 `Bar` is the base bar the feed writes in batches (upserts that widen high/low,
 move the close and add volume, so a bar survives restarts and flush retries).
-Longer intervals (5m ... 1d) are aggregated from it in SQL
-(`trading.selectors.bars`). The unique index on (instrument, start) serves
-every range query.
+`HourBar` is its 1-hour rollup, written in the same transaction. Intervals
+are aggregated in SQL (`trading.selectors.bars`): 5m and 15m from `Bar`, 1d
+from `HourBar`. The unique index on (instrument, start) of each serves every
+range query.
 
 `PriceTick` keeps the last price of each second per instrument for a bounded
 retention (`PRICE_TICK_RETENTION_DAYS`): `trading.prices.price_at` answers
@@ -40,6 +41,37 @@ class Bar(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument_id}@{self.start.isoformat()}"
+
+
+class HourBar(models.Model):
+    """1-hour rollup of `Bar`, kept in the same transaction as the 1-minute
+    bars it summarises (trading.feed.recorder) or rebuilt from them
+    (`trading.feed.rollup.bars_rollup`). Serves 1h and 1d queries, which
+    would otherwise aggregate tens of thousands of 1-minute rows per request."""
+
+    instrument = models.ForeignKey("trading.Instrument", on_delete=models.PROTECT, related_name="hour_bars")
+    start = models.DateTimeField()
+    open = models.DecimalField(max_digits=20, decimal_places=8)
+    high = models.DecimalField(max_digits=20, decimal_places=8)
+    low = models.DecimalField(max_digits=20, decimal_places=8)
+    close = models.DecimalField(max_digits=20, decimal_places=8)
+    volume = models.DecimalField(max_digits=28, decimal_places=8, default=0)
+
+    class Meta:
+        ordering = ["instrument", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "start"], name="hourbar_instrument_start_uniq"),
+            models.CheckConstraint(
+                condition=models.Q(low__lte=models.F("open"))
+                & models.Q(low__lte=models.F("close"))
+                & models.Q(high__gte=models.F("open"))
+                & models.Q(high__gte=models.F("close")),
+                name="hourbar_ohlc_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id}@{self.start.isoformat()} 1h"
 
 
 class PriceTick(models.Model):
