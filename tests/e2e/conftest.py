@@ -36,7 +36,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -217,13 +217,20 @@ def feed(stack: Stack) -> Proc:
     return proc
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Any]:
+    """Chromium for one test. Not session-wide: while Playwright's sync API
+    runs, its event loop gives Django a different connection object (asgiref
+    locals), which lacks the serialized seed data that the next test's
+    set-up restores from; so Playwright stops before each test ends."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
+        # Close the connections Django opened under Playwright's loop (see
+        # above), or they would keep the test database busy.
+        connections.close_all()
         chromium.close()
 
 

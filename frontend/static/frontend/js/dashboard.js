@@ -138,7 +138,8 @@ function renderOpenTrades() {
 }
 
 async function loadOpenTrades() {
-  const list = results(await api(endpoints.trades, { query: { status: "open", limit: 100 } }));
+  const query = { status: "open", page_size: 200, user: document.body.dataset.userId };
+  const list = results(await api(endpoints.trades, { query }));
   openTrades.clear();
   for (const trade of list) openTrades.set(trade.id, trade);
   renderOpenTrades();

@@ -49,7 +49,7 @@ function render() {
 }
 
 async function load() {
-  const list = results(await api(endpoints.plans, { query: { limit: 100 } }));
+  const list = results(await api(endpoints.plans, { query: { page_size: 200, user: document.body.dataset.userId } }));
   plans.clear();
   for (const plan of list) plans.set(plan.id, plan);
   render();

@@ -20,13 +20,20 @@ const PLAIN = {
   system_error: "A system error stopped the trade; nothing was charged.",
 };
 
-/** A sentence a person understands, from a trade or an event's data. */
+/** A sentence a person understands, from a trade, an event's data or the
+ * status endpoint's `reason` ({code, message}).
+ *
+ * The trading service already words refusals for people ("Not enough
+ * available balance for stake and fee."), so its message is preferred; a
+ * failure (a system error after the last retry) carries a technical reason,
+ * so it gets the plain sentence of its kind instead. */
 export function plainReason(source) {
   if (!source) return "";
-  const code = source.failure_code || source.reason_code || source.code || "";
-  const message = source.failure_reason || source.reason || source.message || source.detail || "";
+  const nested = source.reason && typeof source.reason === "object" ? source.reason : null;
+  const code = (nested && nested.code) || source.failure_code || source.code || "";
+  const message = (nested && nested.message) || source.failure_reason || (nested ? "" : source.reason) || "";
+  if (source.status === "failed") return PLAIN.system_error;
+  if (message && typeof message === "string") return message;
   if (code && PLAIN[code]) return PLAIN[code];
-  if (message && PLAIN[message]) return PLAIN[message];
-  if (message) return message.charAt(0).toUpperCase() + message.slice(1).replaceAll("_", " ");
-  return code ? code.replaceAll("_", " ") : "";
+  return code ? `${code.charAt(0).toUpperCase()}${code.slice(1).replaceAll("_", " ")}.` : "";
 }

@@ -35,8 +35,11 @@ function render() {
   statusBadge.textContent = STATUS_WORDS[trade.status] || trade.status;
   statusBadge.className = `badge badge-${trade.status}`;
   field("quantity", trade.quantity);
-  field("entry_price", trade.entry_price);
-  field("exit_price", trade.exit_price);
+  const price = (value) => (value === null || value === undefined ? "" : format(value, priceScale));
+  field("entry_price", price(trade.entry_price));
+  field("exit_price", price(trade.exit_price));
+  field("take_profit", price(trade.take_profit));
+  field("stop_loss", price(trade.stop_loss));
   field("fee", trade.fee);
   field("opened_at", formatTime(trade.opened_at));
   field("expires_at", formatTime(trade.expires_at));

@@ -1,12 +1,13 @@
-// Trades list: filters (status, instrument), pages of 20 and live updates:
-// a trade event replaces that trade's row; a new trade appears on the first
-// page when it matches the filters.
+// Trades list: filters (status, instrument), pages of 20 (the API's cursor
+// pagination, newest first) and live updates: a trade event replaces that
+// trade's row; a new trade appears on the first page when it matches.
 
 import { api, results } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
 import { endpoints, pages } from "./endpoints.js";
 import { direction, format, formatSigned } from "./money.js";
-import { STATUS_WORDS, tradeSymbol } from "./trades.js";
+import { loadInstruments } from "./market.js";
+import { STATUS_WORDS, formatPrice, tradeSymbol } from "./trades.js";
 import { stream } from "./stream.js";
 
 const PAGE = 20;
@@ -15,10 +16,12 @@ const body = document.getElementById("trade-rows");
 const prev = document.getElementById("trades-prev");
 const next = document.getElementById("trades-next");
 const pageLabel = document.getElementById("trades-page");
-let offset = 0;
+let pageUrl = null;
+const history = [];
 
 function filters() {
-  return { status: form.status.value, instrument: form.instrument.value };
+  // `user` keeps a staff member's list to their own trades, as for anyone.
+  return { status: form.status.value, instrument: form.instrument.value, user: document.body.dataset.userId };
 }
 
 function row(trade) {
@@ -31,23 +34,24 @@ function row(trade) {
     el("td", {}, el("span", { class: `badge badge-${trade.status}` }, STATUS_WORDS[trade.status] || trade.status)),
     el("td", {}, trade.side === "sell" ? "Sell ↓" : "Buy ↑"),
     el("td", { class: "num" }, `${format(trade.stake, 2)} ${trade.currency || ""}`),
-    el("td", { class: "num" }, trade.entry_price ?? "—"),
-    el("td", { class: "num" }, trade.exit_price ?? "—"),
+    el("td", { class: "num" }, formatPrice(tradeSymbol(trade), trade.entry_price)),
+    el("td", { class: "num" }, formatPrice(tradeSymbol(trade), trade.exit_price)),
     el("td", { class: `num ${dir ? dir.cls : ""}` }, pnl !== null ? `${dir.arrow} ${formatSigned(pnl, 2)}` : "—"),
     el("td", {}, formatTime(trade.created_at)),
   );
 }
 
-async function load() {
-  const data = await api(endpoints.trades, { query: { ...filters(), limit: PAGE, offset } });
+async function load(url = pageUrl) {
+  const data = await api(url || endpoints.trades, { query: url ? undefined : { ...filters(), page_size: PAGE } });
+  pageUrl = url;
   const list = results(data);
   clear(body);
   if (!list.length) body.append(el("tr", { class: "empty" }, el("td", { colspan: "8" }, "No trades match.")));
   for (const trade of list) body.append(row(trade));
-  const total = data && data.count !== undefined ? data.count : list.length;
-  prev.disabled = offset === 0;
-  next.disabled = offset + PAGE >= total;
-  pageLabel.textContent = total ? `${offset + 1}–${offset + list.length} of ${total}` : "";
+  next.disabled = !data.next;
+  next.dataset.url = data.next || "";
+  prev.disabled = history.length === 0;
+  pageLabel.textContent = `Page ${history.length + 1}`;
 }
 
 function matches(trade) {
@@ -56,17 +60,18 @@ function matches(trade) {
 }
 
 form.addEventListener("change", () => {
-  offset = 0;
-  load();
+  history.length = 0;
+  // Prices are shown at their instrument's scale, so the instruments first.
+loadInstruments()
+  .catch(() => {})
+  .then(() => load(null));
 });
 form.addEventListener("submit", (event) => event.preventDefault());
-prev.addEventListener("click", () => {
-  offset = Math.max(0, offset - PAGE);
-  load();
-});
+prev.addEventListener("click", () => load(history.pop() || null));
 next.addEventListener("click", () => {
-  offset += PAGE;
-  load();
+  if (!next.dataset.url) return;
+  history.push(pageUrl);
+  load(next.dataset.url);
 });
 
 stream.on("event", (frame) => {
@@ -76,7 +81,7 @@ stream.on("event", (frame) => {
   if (existing) {
     if (matches(trade)) existing.replaceWith(row(trade));
     else existing.remove();
-  } else if (offset === 0 && matches(trade)) {
+  } else if (!history.length && matches(trade)) {
     const empty = body.querySelector("tr.empty");
     if (empty) empty.remove();
     body.prepend(row(trade));
@@ -84,4 +89,7 @@ stream.on("event", (frame) => {
 });
 stream.on("resync", () => load());
 
-load();
+// Prices are shown at their instrument's scale, so the instruments first.
+loadInstruments()
+  .catch(() => {})
+  .then(() => load(null));

@@ -1,5 +1,6 @@
 // Shared trade helpers of the trade pages: words for statuses and events.
 
+import { instrument } from "./market.js";
 import { format, formatSigned } from "./money.js";
 import { plainReason } from "./reasons.js";
 import { formatTime } from "./dom.js";
@@ -17,6 +18,17 @@ export function tradeSymbol(trade) {
   return trade.symbol || (trade.instrument && trade.instrument.symbol) || trade.instrument || "";
 }
 
+/** A price at its instrument's scale (when the instrument is loaded). */
+export function formatPrice(symbol, value) {
+  if (value === null || value === undefined || value === "") return "—";
+  const item = instrument(symbol);
+  try {
+    return item ? format(value, Number(item.price_scale)) : String(value);
+  } catch (error) {
+    return String(value);
+  }
+}
+
 /** One line of the timeline for a trade event. */
 export function describeTradeEvent(frame) {
   const t = frame.data || {};
@@ -26,7 +38,7 @@ export function describeTradeEvent(frame) {
     case "trade.retrying":
       return `Opening, attempt ${t.attempts ?? "?"}${t.next_attempt_at ? `; next try at ${formatTime(t.next_attempt_at)}` : ""}`;
     case "trade.opened":
-      return `Opened at ${t.entry_price ?? "?"} (quantity ${t.quantity ?? "?"})`;
+      return `Opened at ${formatPrice(tradeSymbol(t), t.entry_price)} (quantity ${t.quantity ?? "?"})`;
     case "trade.rejected":
       return `Refused: ${plainReason(t)}`;
     case "trade.failed":
@@ -34,7 +46,7 @@ export function describeTradeEvent(frame) {
     case "trade.cancelled":
       return "Cancelled";
     case "trade.settled":
-      return `Settled at ${t.exit_price ?? "?"}: P&L ${t.pnl !== undefined && t.pnl !== null ? formatSigned(t.pnl, 2) : "?"} ${t.currency || ""}${t.close_reason ? ` (${t.close_reason.replaceAll("_", " ")})` : ""}`;
+      return `Settled at ${formatPrice(tradeSymbol(t), t.exit_price)}: P&L ${t.pnl !== undefined && t.pnl !== null ? formatSigned(t.pnl, 2) : "?"} ${t.currency || ""}${t.close_reason ? ` (${t.close_reason.replaceAll("_", " ")})` : ""}`;
     default:
       return frame.event;
   }

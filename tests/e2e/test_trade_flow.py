@@ -1,0 +1,235 @@
+"""The trade flow in a real browser, against daphne, a real Celery worker,
+the market feed, PostgreSQL and Redis.
+
+The worker is started after the status page is showing, so the page is seen
+in `queued` first and then moves on by itself."""
+
+import re
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import login_session, shot
+from tests.factories import UserFactory
+from trading.models import Trade
+from trading.tasks import process_completed_trades
+from wallets.services import wallet_deposit
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+STATUS_API = "/api/check-trade-status/"
+
+
+def funded_user(amount: str = "1000.00"):
+    user = UserFactory()
+    wallet_deposit(user=user, amount=Decimal(amount), currency="USD", idempotency_key=f"e2e-{user.pk}")
+    return user
+
+
+def submit_trade(page, stack, *, stake="100.00", symbol="BTC-USD", side="buy", minutes="60"):
+    page.goto(f"{stack.url}/trade/new/")
+    page.select_option('select[name="instrument"]', symbol)
+    page.select_option('select[name="side"]', side)
+    page.fill('input[name="stake"]', stake)
+    page.fill('input[name="duration"]', minutes)
+    with page.expect_navigation():
+        page.click('main form button[type="submit"]')
+
+
+def status_section(page):
+    return page.locator("[data-status-url]")
+
+
+def settle_now(trade: Trade) -> None:
+    """Drive time: the trade expired a few seconds ago. The periodic task
+    (run by the real worker) settles it once the feed has recorded prices
+    through the expiry, so it is sent again each second, as beat would each
+    minute, until the trade is settled."""
+    Trade.objects.filter(pk=trade.pk).update(expires_at=timezone.now() - timedelta(seconds=3))
+    for _ in range(30):
+        process_completed_trades.delay()
+        time.sleep(1)
+        if Trade.objects.filter(pk=trade.pk, status="settled").exists():
+            return
+    raise AssertionError("the trade was not settled within 30 runs of process_completed_trades")
+
+
+def test_status_page_goes_queued_to_open_live_without_polling(stack, feed, page_factory, request):
+    user = funded_user()
+    page = page_factory()
+    login_session(page, stack, user)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+
+    submit_trade(page, stack)
+    assert page.url == f"{stack.url}/trade-status/"
+    navigations: list[str] = []
+    page.on("framenavigated", lambda frame: frame == page.main_frame and navigations.append(frame.url))
+
+    section = status_section(page)
+    expect(section).to_have_attribute("data-status", "queued")
+    expect(page.get_by_test_id("status-mode")).to_have_attribute("data-mode", "socket")
+    expect(page.locator('.step[data-step="queued"]')).to_have_attribute("data-state", "current")
+    expect(page.locator("#status-message .spinner")).to_be_visible()
+    shot(page, "status-queued")
+
+    request.getfixturevalue("worker")  # now a worker exists and opens the trade
+    expect(section).to_have_attribute("data-status", "open", timeout=30_000)
+    expect(page.locator('.step[data-step="open"]')).to_have_attribute("data-state", "current")
+    expect(page.get_by_test_id("status-message")).to_contain_text("Your trade is open")
+    expect(page.locator("#status-details")).to_contain_text("Entry price")
+    events = page.locator("#status-events li")
+    expect(events.filter(has_text="Opened at")).to_have_count(1)
+    shot(page, "status-open")
+
+    assert navigations == []  # no reload
+    assert [url for url in requests if STATUS_API in url] == []  # no polling request
+    trade = Trade.objects.get(user=user)
+    assert trade.status == "open"
+    assert page.locator("#status-details").inner_text().count(str(trade.entry_price)) == 1
+
+
+def test_blocked_socket_falls_back_to_polling_and_back(stack, feed, page_factory, request):
+    user = funded_user()
+    page = page_factory()
+    login_session(page, stack, user)
+    blocked = {"on": False}
+    live_routes: list = []
+
+    def route(ws):
+        if blocked["on"]:
+            ws.close(code=4999, reason="blocked by the test")
+            return
+        live_routes.append(ws)
+        ws.connect_to_server()
+
+    page.route_web_socket("**/ws/stream/", route)
+    polls: list[str] = []
+    page.on("request", lambda r: STATUS_API in r.url and polls.append(r.url))
+
+    submit_trade(page, stack)
+    section = status_section(page)
+    mode = page.get_by_test_id("status-mode")
+    expect(mode).to_have_attribute("data-mode", "socket")
+    expect(section).to_have_attribute("data-status", "queued")
+    assert polls == []
+
+    # The socket drops and cannot come back: polling within a few seconds.
+    blocked["on"] = True
+    for ws in live_routes:
+        ws.close(code=4999, reason="blocked by the test")
+    expect(mode).to_have_attribute("data-mode", "polling", timeout=15_000)
+    expect(mode).to_contain_text("checking every 2 s")
+    expect(page.locator("#conn-status")).to_have_attribute("data-state", "polling")
+    shot(page, "status-polling")
+
+    request.getfixturevalue("worker")
+    expect(section).to_have_attribute("data-status", "open", timeout=30_000)
+    trade = Trade.objects.get(user=user)
+    settle_now(trade)
+    expect(section).to_have_attribute("data-status", "settled", timeout=60_000)
+    expect(page.locator('.step[data-step="settled"]')).to_have_attribute("data-state", "done")
+    assert len(polls) >= 2
+    assert page.locator("#status-events li").count() == 0  # polled states are not events
+    shot(page, "status-settled-by-polling")
+
+    # The socket is allowed again: the page returns to it and the stream's
+    # resume delivers the events it missed, each exactly once.
+    polls_before = len(polls)
+    blocked["on"] = False
+    expect(mode).to_have_attribute("data-mode", "socket", timeout=30_000)
+    expect(page.locator("#conn-status")).to_have_attribute("data-state", "live")
+    events = page.locator("#status-events li")
+    expect(events.filter(has_text="Settled at")).to_have_count(1, timeout=15_000)
+    expect(events.filter(has_text="Opened at")).to_have_count(1)
+    seqs = [int(s) for s in events.evaluate_all("nodes => nodes.map(n => n.dataset.seq)")]
+    assert seqs == sorted(set(seqs))  # each event once, in order
+    expect(page.locator(".toast", has_text="Trade settled")).to_have_count(1)
+    page.wait_for_timeout(2500)  # a poll would have happened by now
+    assert len(polls) == polls_before
+    shot(page, "status-back-on-socket")
+
+    trade.refresh_from_db()
+    assert trade.status == "settled"
+
+
+def test_settlement_shows_a_toast_and_the_new_balance(stack, feed, worker, page_factory):
+    user = funded_user("1000.00")
+    page = page_factory()
+    login_session(page, stack, user)
+    submit_trade(page, stack, stake="100.00")
+    expect(status_section(page)).to_have_attribute("data-status", "open", timeout=30_000)
+    trade = Trade.objects.get(user=user)
+
+    page.goto(f"{stack.url}/")
+    available = page.locator('#balances [data-balance="available"]')
+    reserved = page.locator('#balances [data-balance="reserved"]')
+    expect(reserved).to_have_text("100.00 USD")
+    before = Decimal(1000) - Decimal(100) - trade.fee
+    expect(available).to_have_text(f"{before:,.2f} USD")
+    row = page.locator(f'#open-trades tr[data-trade-id="{trade.pk}"]')
+    expect(row).to_contain_text("BTC-USD")
+    expect(row.get_by_test_id("pnl")).to_have_text(re.compile(r"^[↑↓→] [+-]?\d"))
+    shot(page, "dashboard-open-trade")
+
+    settle_now(trade)
+    toast = page.locator(".toast", has_text="Trade settled")
+    expect(toast).to_be_visible(timeout=60_000)
+    trade.refresh_from_db()
+    assert trade.status == "settled"
+    after = Decimal(1000) - trade.fee + trade.pnl  # the stake came back with its P&L, less both fees
+    expect(available).to_have_text(f"{after:,.2f} USD")
+    expect(reserved).to_have_text("0.00 USD")
+    expect(toast).to_contain_text(f"{trade.pnl:+,.2f}".replace("+-", "-"))
+    expect(row).to_have_count(0)
+    expect(page.get_by_test_id("notifications")).to_contain_text("Trade settled")
+    shot(page, "dashboard-settled-toast")
+
+
+def test_refused_trade_shows_the_reason_in_plain_words(stack, feed, worker, page_factory):
+    user = UserFactory()  # nothing deposited
+    page = page_factory()
+    login_session(page, stack, user)
+    submit_trade(page, stack, stake="50.00")
+    section = status_section(page)
+    expect(section).to_have_attribute("data-status", "rejected", timeout=30_000)
+    expect(page.locator('.step[data-step="opening"]')).to_have_attribute("data-state", "error")
+    expect(page.get_by_test_id("reason")).to_have_text("Not enough available balance for stake and fee.")
+    expect(page.locator(".toast", has_text="Trade refused")).to_have_count(1)
+    shot(page, "status-refused")
+    trade = Trade.objects.get(user=user)
+    assert (trade.status, trade.failure_code) == ("rejected", "insufficient_funds")
+
+
+def test_form_errors_show_beside_their_field(stack, page_factory):
+    user = funded_user()
+    page = page_factory()
+    login_session(page, stack, user)
+
+    # Server-rendered trade form: a stake with three decimals.
+    submit_trade(page, stack, stake="10.005")
+    assert page.url == f"{stack.url}/trade/new/"
+    stake_field = page.locator(".field", has=page.locator('input[name="stake"]'))
+    expect(stake_field.locator(".form-error")).to_be_visible()
+    expect(stake_field.locator(".form-error")).to_contain_text("decimal places")
+    # The client-side hints for the chosen instrument sit beside their fields too.
+    expect(stake_field.locator("#stake-hint")).to_contain_text("Between 1.00 and")
+    expect(page.locator("#instrument-hint")).to_contain_text("Market open")
+    side_field = page.locator(".field", has=page.locator('select[name="side"]'))
+    expect(side_field.locator(".form-error")).to_have_count(0)
+    shot(page, "trade-form-error")
+    assert not Trade.objects.filter(user=user).exists()
+
+    # The wallet page's JSON form: the API's field error lands under the field.
+    page.goto(f"{stack.url}/wallet/")
+    page.fill("#deposit-amount", "1.234")
+    page.click("#deposit-form button[type=submit]")
+    error = page.locator("#deposit-amount-error")
+    expect(error).to_be_visible()
+    expect(error).not_to_be_empty()
+    expect(page.locator("#deposit-amount")).to_have_attribute("aria-invalid", "true")
+    shot(page, "wallet-form-error")
