@@ -171,11 +171,13 @@ def _withdrawal_decide(
             withdrawal = withdrawal_lock(withdrawal_id=withdrawal_id)
         except WithdrawalRequest.DoesNotExist:
             raise NotFound("No such withdrawal request.") from None
-        print_ = fingerprint(withdrawal=withdrawal.pk, reason=reason)
+        params_hash = fingerprint(withdrawal=withdrawal.pk, reason=reason)
         if LedgerTransaction.objects.filter(
             user_id=withdrawal.user_id, kind=kind, idempotency_key=key
         ).exists():
-            transaction_find(user_id=withdrawal.user_id, kind=kind, idempotency_key=key, fingerprint=print_)
+            transaction_find(
+                user_id=withdrawal.user_id, kind=kind, idempotency_key=key, fingerprint=params_hash
+            )
             return withdrawal
         if withdrawal.status != WithdrawalStatus.PENDING:
             raise Conflict(f"This withdrawal is already {withdrawal.status}.", field="status")
@@ -192,7 +194,7 @@ def _withdrawal_decide(
             ],
             reference=f"withdrawal:{withdrawal.pk}",
             idempotency_key=key,
-            fingerprint=print_,
+            fingerprint=params_hash,
             memo=reason,
             created_by_id=staff.pk,
         )

@@ -181,6 +181,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` field; name each choice set explicitly.
+    "ENUM_NAME_OVERRIDES": {"WithdrawalStatusEnum": "wallets.models.WithdrawalStatus"},
 }
 
 # --- Celery (https://docs.celeryq.dev/en/stable/userguide/configuration.html)
