@@ -273,3 +273,19 @@ def test_openapi_schema_describes_the_wallet_api(auth_client):
     assert any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in deposit["parameters"])
     assert "201" in deposit["responses"]
     assert "/api/v1/wallets/entries/" in schema["paths"]
+
+
+def test_browsable_api_shows_the_wallet_to_a_logged_in_user(user):
+    from django.test import Client
+
+    funded(user, "10000.00")
+    client = Client()
+    client.force_login(user)
+    pages = {"/api/v1/wallets/": 200, "/api/v1/wallets/entries/": 200, WITHDRAWALS: 200, DEPOSITS: 405}
+    for url, code in pages.items():  # the deposit page is a POST form only
+        response = client.get(url, HTTP_ACCEPT="text/html")
+        assert response.status_code == code, url
+        assert response["Content-Type"].startswith("text/html"), url
+    page = client.get("/api/v1/wallets/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert b"10000.00" in page.content
