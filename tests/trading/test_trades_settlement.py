@@ -166,3 +166,38 @@ def test_two_concurrent_runs_settle_each_trade_once(user, inst, settings):
     # Each trade: +0.10 P&L, 0.01 + 0.01 fees.
     assert balance(user) == (D("5000.00") + 40 * (D("0.10") - D("0.02")), D("0.00"))
     assert_ledger_invariants()
+
+
+@pytest.mark.django_db
+def test_one_bad_trade_does_not_hold_back_its_batch(user, other_user, inst):
+    fund(user, "5000.00")
+    quote(inst, "100.00")
+    good = [open_trade(user, inst, stake="10.00", key=f"g{i}") for i in range(3)]
+    # A trade whose stake was never reserved (as if the ledger had lost it):
+    # settling it would take the reserved account below zero.
+    now = timezone.now()
+    bad = Trade.objects.create(
+        user=other_user,
+        instrument=inst,
+        side="buy",
+        status=TradeStatus.OPEN,
+        currency="USD",
+        stake=D("10.00"),
+        quantity=D("0.1"),
+        duration=timedelta(hours=1),
+        entry_price=D("100.00"),
+        opened_at=now - timedelta(hours=1),
+        expires_at=now - timedelta(minutes=1),
+        idempotency_key="bad",
+        request_fingerprint="x",
+    )
+    expires = now - timedelta(minutes=1)
+    Trade.objects.filter(pk__in=[t.pk for t in good]).update(expires_at=expires)
+    tick(inst, "100.00", expires)
+    report = trades_settle_due()
+    assert (report.settled, report.errors) == (3, 1)
+    assert Trade.objects.filter(pk__in=[t.pk for t in good], status=TradeStatus.SETTLED).count() == 3
+    bad.refresh_from_db()
+    assert bad.status == TradeStatus.OPEN
+    assert balance(other_user) == (D("0.00"), D("0.00"))
+    assert_ledger_invariants()

@@ -52,7 +52,7 @@ from trading.trades.inputs import parse_duration, parse_price
 from trading.trades.serializers import trade_data
 from wallets.errors import InsufficientFunds
 from wallets.money import currency_scale
-from wallets.services import wallet_release, wallet_reserve, wallet_settle
+from wallets.services import SettleItem, wallet_release, wallet_reserve, wallet_settle, wallet_settle_batch
 
 logger = logging.getLogger(__name__)
 
@@ -415,23 +415,35 @@ def trade_cancel(*, user: AbstractBaseUser, trade_id: int) -> Trade:
         return trade
 
 
+def _settlement_of(trade: Trade, *, exit_price: Decimal) -> arithmetic.Settlement:
+    assert trade.entry_price is not None and trade.quantity is not None  # open: DB constraint
+    return arithmetic.trade_settlement(
+        side=trade.side,
+        quantity=trade.quantity,
+        entry=trade.entry_price,
+        exit=exit_price,
+        stake=trade.stake,
+        fee_bps=trade.instrument.fee_bps,
+        money_scale=currency_scale(trade.currency),
+    )
+
+
+def _mark_settled(trade: Trade, result: arithmetic.Settlement, *, reason: str, at: datetime) -> None:
+    trade.status = TradeStatus.SETTLED
+    trade.exit_price = result.exit_price
+    trade.closed_at = at
+    trade.close_reason = reason
+    trade.pnl = result.pnl
+    trade.fee += result.fee
+
+
 def trade_settle_locked(
     trade: Trade, *, exit_price: Decimal, reason: str, at: datetime, plan: Plan | None = None
 ) -> Trade:
     """Close an open trade the caller has locked (and its plan, for a plan trade)
     at `exit_price`: stake + P&L - closing fee return to available (for a plan
     trade, back into the plan's reserve)."""
-    inst = trade.instrument
-    assert trade.entry_price is not None and trade.quantity is not None  # open: DB constraint
-    result = arithmetic.trade_settlement(
-        side=trade.side,
-        quantity=trade.quantity,
-        entry=trade.entry_price,
-        exit=exit_price,
-        stake=trade.stake,
-        fee_bps=inst.fee_bps,
-        money_scale=currency_scale(trade.currency),
-    )
+    result = _settlement_of(trade, exit_price=exit_price)
     reference = _reference(trade)
     wallet_settle(
         user=trade.user,
@@ -456,15 +468,57 @@ def trade_settle_locked(
         plan.realised_pnl += result.pnl
         plan.fees += result.fee
         plan.save()
-    trade.status = TradeStatus.SETTLED
-    trade.exit_price = exit_price
-    trade.closed_at = at
-    trade.close_reason = reason
-    trade.pnl = result.pnl
-    trade.fee += result.fee
+    _mark_settled(trade, result, reason=reason, at=at)
     trade.save()
     _publish(trade, TRADE_SETTLED)
     return trade
+
+
+@dataclass(frozen=True, slots=True)
+class SettleOrder:
+    trade: Trade
+    exit_price: Decimal
+    reason: str
+    at: datetime
+
+
+_SETTLED_FIELDS = ["status", "exit_price", "closed_at", "close_reason", "pnl", "fee", "updated_at"]
+
+
+def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
+    """Settle many open trades (not plan trades) the caller has locked, in one
+    ledger batch (`wallet_settle_batch`) and one UPDATE; each still gets its
+    own ledger transaction and `trade.settled` event. All or nothing: on an
+    error the caller's savepoint rolls back every one of them."""
+    if not orders:
+        return
+    results = []
+    by_currency: dict[str, list[SettleItem]] = {}
+    now = timezone.now()
+    for order in orders:
+        trade = order.trade
+        assert trade.plan_id is None, "plan trades settle one by one, under their plan's lock"
+        result = _settlement_of(trade, exit_price=order.exit_price)
+        results.append(result)
+        reference = _reference(trade)
+        by_currency.setdefault(trade.currency, []).append(
+            SettleItem(
+                user=trade.user,
+                stake=trade.stake,
+                pnl=result.pnl,
+                fee=result.fee,
+                reference=reference,
+                idempotency_key=f"{reference}:settle",
+            )
+        )
+    for currency, items in by_currency.items():
+        wallet_settle_batch(currency=currency, items=items)
+    for order, result in zip(orders, results, strict=True):
+        _mark_settled(order.trade, result, reason=order.reason, at=order.at)
+        order.trade.updated_at = now
+    Trade.objects.bulk_update([o.trade for o in orders], _SETTLED_FIELDS)
+    for order in orders:
+        _publish(order.trade, TRADE_SETTLED)
 
 
 def trade_close(*, user: AbstractBaseUser, trade_id: int) -> Trade:

@@ -13,11 +13,15 @@ Two passes, each in batches of `SETTLEMENT_BATCH_SIZE` rows taken with
    latest fresh price has reached settle at that level (`trading.pnl.price_hits`).
 
 Two workers running this at once never touch the same row (SKIP LOCKED), and
-`trade_settle_locked` runs under the row lock, so a trade settles once. Each
-trade settles in its own savepoint: one that fails (logged) leaves the rest of
-the batch to commit. A plan trade needs its plan row, which comes before the
-trade in the lock order; it is asked for without waiting and the trade is
-left for the next run if the plan is busy (its maturity is closing it).
+settlement runs under the row lock, so a trade settles once. A plan trade
+needs its plan row, which comes before the trade in the lock order; it is
+asked for without waiting and the trade is left for the next run if the plan
+is busy (its maturity is closing it).
+
+Plain trades of a batch settle together: one `wallet_settle_batch` (still one
+ledger transaction per trade), one bulk UPDATE, one `trade.settled` event per
+trade. If that fails, the batch's trades are settled one by one, each in its
+own savepoint, so one bad trade holds back no other.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from trading.locks import plan_try_lock
 from trading.models import CloseReason, Trade, TradeSide, TradeStatus
 from trading.pnl import price_hits
 from trading.prices import price_at, price_latest_many, price_recorded_through
-from trading.trades.services import trade_settle_locked
+from trading.trades.services import SettleOrder, trade_settle_locked, trades_settle_locked
 
 logger = logging.getLogger(__name__)
 
@@ -50,30 +54,62 @@ class SettlementReport:
     errors: int = 0
 
 
-def _settle_one(
-    trade: Trade, *, exit_price: Decimal, reason: str, at: datetime, report: SettlementReport
-) -> None:
+def _settle_one(order: SettleOrder, *, report: SettlementReport) -> bool:
+    """One trade in its own savepoint (a plan trade, or the fallback of a failed batch)."""
+    trade = order.trade
     plan = None
     if trade.plan_id is not None:
         plan = plan_try_lock(plan_id=trade.plan_id)
         if plan is None:
             report.waiting += 1
-            return
+            return False
     try:
         with transaction.atomic():
-            trade_settle_locked(trade, exit_price=exit_price, reason=reason, at=at, plan=plan)
+            trade_settle_locked(
+                trade, exit_price=order.exit_price, reason=order.reason, at=order.at, plan=plan
+            )
     except DomainError:
         logger.exception("settling trade %s failed; it stays open for the next run", trade.pk)
         report.errors += 1
-        return
+        return False
     report.settled += 1
+    return True
 
 
-def _batches(queryset: QuerySet[Trade], *, handle: Callable[[Trade], bool], batch_size: int) -> None:
-    """Lock and handle `queryset` in batches until a batch settles nothing new.
+def _settle(orders: list[SettleOrder], *, report: SettlementReport) -> set[int]:
+    """Settle `orders` (locked by the caller); return the ids left open.
 
-    `handle` returns False for a trade it left open (waiting for a price or
-    its plan); those are excluded from later batches of this run."""
+    Plain trades go in one ledger batch; if the batch fails (one bad trade
+    must not hold back the rest), each is retried alone in its savepoint."""
+    plain = [o for o in orders if o.trade.plan_id is None]
+    left: set[int] = set()
+    try:
+        with transaction.atomic():
+            trades_settle_locked(orders=plain)
+        report.settled += len(plain)
+    except DomainError:
+        logger.warning(
+            "a settlement batch failed; settling its %s trades one by one", len(plain), exc_info=True
+        )
+        for order in plain:
+            # The rolled-back batch left the in-memory rows marked settled; reload them.
+            order.trade.refresh_from_db()
+            if not _settle_one(order, report=report):
+                left.add(order.trade.pk)
+    for order in orders:
+        if order.trade.plan_id is not None and not _settle_one(order, report=report):
+            left.add(order.trade.pk)
+    return left
+
+
+def _batches(
+    queryset: QuerySet[Trade], *, handle: Callable[[list[Trade]], set[int]], batch_size: int
+) -> None:
+    """Lock and handle `queryset` in batches of rows no other worker holds,
+    one transaction per batch, until nothing is left.
+
+    `handle` returns the ids it left open (waiting for a price or a plan);
+    they are excluded from the later batches of this run."""
     skipped: list[int] = []
     while True:
         with transaction.atomic():
@@ -85,9 +121,7 @@ def _batches(queryset: QuerySet[Trade], *, handle: Callable[[Trade], bool], batc
             )
             if not batch:
                 return
-            for trade in batch:
-                if not handle(trade):
-                    skipped.append(trade.pk)
+            skipped.extend(handle(batch))
 
 
 def _expiry_price(trade: Trade, *, now: datetime, recorded: dict[str, datetime | None]) -> Decimal | None:
@@ -110,17 +144,19 @@ def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = N
     report = SettlementReport()
     recorded: dict[str, datetime | None] = {}
 
-    def settle_expired(trade: Trade) -> bool:
-        if trade.status != TradeStatus.OPEN:
-            return False
-        price = _expiry_price(trade, now=now, recorded=recorded)
-        if price is None:
-            report.waiting += 1
-            return False
-        assert trade.expires_at is not None
-        before = report.settled
-        _settle_one(trade, exit_price=price, reason=CloseReason.EXPIRY, at=trade.expires_at, report=report)
-        return report.settled > before
+    def settle_expired(batch: list[Trade]) -> set[int]:
+        orders, waiting = [], set()
+        for trade in batch:
+            price = _expiry_price(trade, now=now, recorded=recorded)
+            if price is None:
+                report.waiting += 1
+                waiting.add(trade.pk)
+                continue
+            assert trade.expires_at is not None
+            orders.append(
+                SettleOrder(trade=trade, exit_price=price, reason=CloseReason.EXPIRY, at=trade.expires_at)
+            )
+        return waiting | _settle(orders, report=report)
 
     open_trades = Trade.objects.filter(status=TradeStatus.OPEN)
     _batches(open_trades.filter(expires_at__lte=now), handle=settle_expired, batch_size=size)
@@ -141,19 +177,21 @@ def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = N
             & (Q(take_profit__gte=price) | Q(stop_loss__lte=price) | Q(liquidation_price__lte=price))
         )
 
-        def settle_hit(trade: Trade, price: Decimal = price, at: datetime = at) -> bool:
-            found = price_hits(
-                side=trade.side,
-                price=price,
-                take_profit=trade.take_profit,
-                stop_loss=trade.stop_loss,
-                liquidation=trade.liquidation_price or None,
-            )
-            if trade.status != TradeStatus.OPEN or found is None:
-                return False
-            before = report.settled
-            _settle_one(trade, exit_price=found[1], reason=found[0], at=at, report=report)
-            return report.settled > before
+        def settle_hits(batch: list[Trade], price: Decimal = price, at: datetime = at) -> set[int]:
+            orders, missed = [], set()
+            for trade in batch:
+                found = price_hits(
+                    side=trade.side,
+                    price=price,
+                    take_profit=trade.take_profit,
+                    stop_loss=trade.stop_loss,
+                    liquidation=trade.liquidation_price or None,
+                )
+                if found is None:
+                    missed.add(trade.pk)
+                    continue
+                orders.append(SettleOrder(trade=trade, exit_price=found[1], reason=found[0], at=at))
+            return missed | _settle(orders, report=report)
 
-        _batches(with_levels.filter(hit, instrument__symbol=symbol), handle=settle_hit, batch_size=size)
+        _batches(with_levels.filter(hit, instrument__symbol=symbol), handle=settle_hits, batch_size=size)
     return report
