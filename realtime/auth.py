@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from realtime import selectors, services
+from realtime.db import db
 
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_FORBIDDEN_ORIGIN = 4003
@@ -64,7 +64,7 @@ async def authenticate(scope: dict[str, Any]) -> AuthResult:
     if "ticket" in query:
         if origin is not None and not origin_is_allowed(origin):
             return AuthResult(None, CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
-        user_id = await database_sync_to_async(_ticket_user)(query["ticket"][0])
+        user_id = await db(_ticket_user)(query["ticket"][0])
         if user_id is None:
             return AuthResult(None, CLOSE_UNAUTHENTICATED, "ticket unknown, expired or used")
         return AuthResult(user_id, None, "ticket")

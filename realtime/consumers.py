@@ -26,13 +26,13 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
 from realtime import selectors
 from realtime.auth import authenticate
+from realtime.db import db
 from realtime.groups import ticker_group, user_group
 from realtime.publish import event_frame
 from realtime.registry import symbol_is_valid
@@ -73,7 +73,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # Join before reading last_seq: an event committed in between is then
         # either counted in last_seq or delivered live, never neither.
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
-        self.last_sent = await database_sync_to_async(selectors.event_last_seq)(user_id=self.user_id)
+        self.last_sent = await db(selectors.event_last_seq)(user_id=self.user_id)
         await self.send_frame(
             {
                 "type": "hello",
@@ -150,7 +150,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if not isinstance(since, int) or isinstance(since, bool) or since < 0:
             await self.send_error("bad_request", "`since` must be a non-negative integer", field="since")
             return
-        check = await database_sync_to_async(selectors.event_resume_check)(user_id=self.user_id, since=since)
+        check = await db(selectors.event_resume_check)(user_id=self.user_id, since=since)
         if check.status is selectors.ResumeStatus.AHEAD:
             await self.send_error(
                 "since_ahead", f"since={since} is after the last seq {check.last_seq}", field="since"
@@ -169,7 +169,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         cursor = since
         while True:
-            page = await database_sync_to_async(selectors.event_list_since)(
+            page = await db(selectors.event_list_since)(
                 user_id=self.user_id, since=cursor, limit=selectors.MAX_PAGE
             )
             for event in page:
@@ -190,7 +190,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         wanted = []
         for symbol in symbols:
-            if not await database_sync_to_async(symbol_is_valid)(symbol):
+            if not await db(symbol_is_valid)(symbol):
                 await self.send_error("bad_symbol", f"unknown symbol {str(symbol)[:40]!r}", field="symbols")
                 return
             wanted.append(symbol)
@@ -267,11 +267,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
         assert self.user_id is not None
         while True:
             if upto is None:
-                page = await database_sync_to_async(selectors.event_list_since)(
+                page = await db(selectors.event_list_since)(
                     user_id=self.user_id, since=self.last_sent, limit=selectors.MAX_PAGE
                 )
             else:
-                page = await database_sync_to_async(selectors.event_list_range)(
+                page = await db(selectors.event_list_range)(
                     user_id=self.user_id,
                     after=self.last_sent,
                     upto=min(upto, self.last_sent + selectors.MAX_PAGE),

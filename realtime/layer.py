@@ -13,9 +13,18 @@ notices the pid change and starts its own loop.
 
 A failed send is logged, never raised: the event is already committed in the
 outbox and clients recover it by resume or by the consumer's gap fill.
+
+`publish` does not wait for Redis (`wait=False`): the committing thread only
+hands the message over (a round trip less per event, measured in
+docs/realtime.md). At most MAX_IN_FLIGHT sends are pending (a slow Redis
+slows publishers rather than growing memory), and an `atexit` hook gives
+pending sends SEND_TIMEOUT_SECONDS to finish so a management command that
+exits right after publishing still sends.
 """
 
 import asyncio
+import atexit
+import concurrent.futures
 import logging
 import os
 import threading
@@ -26,16 +35,22 @@ from channels.layers import get_channel_layer
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT_SECONDS = 5.0
+MAX_IN_FLIGHT = 10_000
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_pid: int | None = None
+_in_flight: set[concurrent.futures.Future[None]] = set()
+_slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
 
 
 def _sender_loop() -> asyncio.AbstractEventLoop:
-    global _loop, _loop_pid
+    global _loop, _loop_pid, _in_flight, _slots
     with _lock:
         if _loop is None or _loop_pid != os.getpid():
+            if _loop_pid is not None and _loop_pid != os.getpid():
+                # A forked child: the parent's pending sends are not ours.
+                _in_flight, _slots = set(), threading.BoundedSemaphore(MAX_IN_FLIGHT)
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="realtime-sender", daemon=True)
             thread.start()
@@ -49,12 +64,26 @@ async def _group_send(group: str, message: dict[str, Any]) -> None:
     await layer.group_send(group, message)
 
 
-def layer_group_send(*, group: str, message: dict[str, Any]) -> bool:
-    """Send `message` to `group` and wait until Redis accepted it.
+def _sent(future: concurrent.futures.Future[None]) -> None:
+    _in_flight.discard(future)
+    _slots.release()
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("channel layer send failed; clients recover it by resume", exc_info=future.exception())
 
-    Returns False (and logs) when the layer is unreachable. Must not be called
-    from the sender loop's own thread."""
-    future = asyncio.run_coroutine_threadsafe(_group_send(group, message), _sender_loop())
+
+def layer_group_send(*, group: str, message: dict[str, Any], wait: bool = True) -> bool:
+    """Send `message` to `group`; with `wait`, block until Redis accepted it.
+
+    Returns False (and logs) when a waited send failed; an unwaited send
+    reports its failure in the log. Sends leave in call order. Must not be
+    called from the sender loop's own thread."""
+    loop = _sender_loop()
+    _slots.acquire()
+    future = asyncio.run_coroutine_threadsafe(_group_send(group, message), loop)
+    _in_flight.add(future)
+    future.add_done_callback(_sent)
+    if not wait:
+        return True
     try:
         future.result(timeout=SEND_TIMEOUT_SECONDS)
     except Exception:
@@ -62,3 +91,11 @@ def layer_group_send(*, group: str, message: dict[str, Any]) -> bool:
         logger.warning("channel layer send to %s failed; clients recover it by resume", group, exc_info=True)
         return False
     return True
+
+
+@atexit.register
+def layer_drain(timeout: float = SEND_TIMEOUT_SECONDS) -> None:
+    """Wait (bounded) for the sends still in flight."""
+    pending = [f for f in list(_in_flight) if not f.done()]
+    if pending:
+        concurrent.futures.wait(pending, timeout=timeout)

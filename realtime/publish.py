@@ -14,9 +14,11 @@ locked (trade/plan row, then ledger accounts), so publishing last in a
 service keeps the project's one lock order.
 """
 
+import json
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from realtime.errors import PublishOutsideTransaction
 from realtime.groups import user_group
@@ -24,10 +26,17 @@ from realtime.layer import layer_group_send
 from realtime.models import Event
 from realtime.schemas import event_data_validate
 
-_NEXT_SEQ_SQL = """
-INSERT INTO realtime_eventcounter (user_id, last_seq) VALUES (%s, 1)
-ON CONFLICT (user_id) DO UPDATE SET last_seq = realtime_eventcounter.last_seq + 1
-RETURNING last_seq
+# One statement, one round trip: bump (or create) the counter row, which
+# locks it until commit, and insert the event with the number it returned.
+_INSERT_SQL = """
+WITH counter AS (
+    INSERT INTO realtime_eventcounter (user_id, last_seq) VALUES (%(user_id)s, 1)
+    ON CONFLICT (user_id) DO UPDATE SET last_seq = realtime_eventcounter.last_seq + 1
+    RETURNING last_seq
+)
+INSERT INTO realtime_event (user_id, seq, event, data, created_at)
+SELECT %(user_id)s, counter.last_seq, %(event)s, %(data)s::jsonb, %(created_at)s FROM counter
+RETURNING id, seq
 """
 
 
@@ -53,12 +62,22 @@ def event_frame(event: Event) -> dict[str, Any]:
     }
 
 
-def _next_seq(user_id: int) -> int:
+def _event_insert(*, user_id: int, event: str, data: dict[str, Any]) -> Event:
+    created_at = timezone.now()
+    params: dict[str, Any] = {
+        "user_id": user_id,
+        "event": event,
+        "data": json.dumps(data),
+        "created_at": created_at,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_NEXT_SEQ_SQL, [user_id])
+        cursor.execute(_INSERT_SQL, params)
         row = cursor.fetchone()
     assert row is not None
-    return int(row[0])
+    instance = Event(id=row[0], user_id=user_id, seq=row[1], event=event, data=data, created_at=created_at)
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
 
 
 def publish(*, user_id: int, event: str, data: dict[str, Any]) -> Event:
@@ -69,8 +88,8 @@ def publish(*, user_id: int, event: str, data: dict[str, Any]) -> Event:
     if not connection.in_atomic_block:
         raise PublishOutsideTransaction("publish() must be called inside transaction.atomic()")
     payload = event_data_validate(event=event, data=data)
-    row = Event.objects.create(user_id=user_id, seq=_next_seq(user_id), event=event, data=payload)
+    row = _event_insert(user_id=user_id, event=event, data=payload)
     message = event_message(row)
     group = user_group(user_id)
-    transaction.on_commit(lambda: layer_group_send(group=group, message=message))
+    transaction.on_commit(lambda: layer_group_send(group=group, message=message, wait=False))
     return row

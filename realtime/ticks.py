@@ -21,4 +21,5 @@ def tick_message(*, symbol: str, price: Decimal, at: datetime) -> dict[str, str]
 
 def publish_tick(*, symbol: str, price: Decimal, at: datetime) -> None:
     """Send one tick to group `ticker.<SYMBOL>` (frame: type, symbol, price as a string, ISO time)."""
-    layer_group_send(group=ticker_group(symbol), message=tick_message(symbol=symbol, price=price, at=at))
+    message = tick_message(symbol=symbol, price=price, at=at)
+    layer_group_send(group=ticker_group(symbol), message=message, wait=False)
