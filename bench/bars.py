@@ -18,7 +18,8 @@ The COPY does not go through the feed, so the hour rollups (`HourBar`, which
 goal section also times a month of 1h bars aggregated on the fly from the
 1-minute bars, the design the rollup replaced.
 
-Each case runs BENCH_REPEATS times over windows spread through the year.
+Each case runs BENCH_REPEATS (100) times over windows spread through the
+year (a fifth of that for cases of more than 2,000 bars).
 Prints JSON: p50/p99 in ms per case, the status (a month of 1m bars is over
 the 20,000-bar bound and answers 400 by design), and the EXPLAIN ANALYZE of
 a month of 1h bars to show the (instrument_id, start) index is used. The
@@ -39,7 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BENCH_DB = os.environ.get("BENCH_DB", "tv_bench_bars")
-REPEATS = int(os.environ.get("BENCH_REPEATS", "40"))
+# Samples per case; cases returning thousands of bars take long, so they get
+# a fifth (their p99 is then close to their maximum).
+REPEATS = int(os.environ.get("BENCH_REPEATS", "100"))
+HEAVY_BARS = 2000
 YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
 MINUTES = 365 * 24 * 60
 RANGES = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
@@ -96,11 +100,11 @@ def pct(samples: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
 
 
-def windows(span: timedelta) -> list[datetime]:
-    """REPEATS window starts spread across the year (so each run is not one cached range)."""
+def windows(span: timedelta, repeats: int) -> list[datetime]:
+    """`repeats` window starts spread across the year (so each run is not one cached range)."""
     last = YEAR_START + timedelta(days=365) - span
-    step = (last - YEAR_START) / REPEATS
-    return [YEAR_START + step * i for i in range(REPEATS)]
+    step = (last - YEAR_START) / repeats
+    return [YEAR_START + step * i for i in range(repeats)]
 
 
 def main() -> None:
@@ -158,6 +162,7 @@ def run(url: str) -> dict:
             "instrument": instrument.pk,
             "start": bucket_floor(start, step),
             "end": end,
+            "scale": instrument.price_scale,
         }
 
     cases = []
@@ -165,7 +170,8 @@ def run(url: str) -> dict:
         for interval in INTERVALS:
             api_times, sql_times, statuses, bars = [], [], set(), 0
             sql = QUERIES[interval]
-            for start in windows(span):
+            repeats = REPEATS if span / STEPS[interval] <= HEAVY_BARS else max(10, REPEATS // 5)
+            for start in windows(span, repeats):
                 end = start + span
                 query = {"interval": interval, "start": start.isoformat(), "end": end.isoformat()}
                 t0 = time.perf_counter()
@@ -182,6 +188,7 @@ def run(url: str) -> dict:
                     "range": range_name,
                     "interval": interval,
                     "status": sorted(statuses),
+                    "samples": repeats,
                     "bars": bars,
                     "api_p50_ms": pct(api_times, 0.50),
                     "api_p99_ms": pct(api_times, 0.99),

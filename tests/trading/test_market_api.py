@@ -139,6 +139,32 @@ class TestBars:
             ],
         }
 
+    def test_prices_at_the_instrument_scale_and_zero_volume_in_plain_digits(self, auth_client):
+        instrument = Instrument.objects.get(symbol="EUR-USD")
+        Bar.objects.create(
+            instrument=instrument,
+            start=T0,
+            open="1.08",
+            high="1.08512",
+            low="1.07",
+            close="1.0800001",
+            volume=0,
+        )
+        response = auth_client.get(
+            "/api/v1/instruments/EUR-USD/bars/",
+            {"start": "2026-11-30T15:00:00Z", "end": "2026-11-30T15:01:00Z"},
+        )
+        assert response.json()["bars"] == [
+            {
+                "start": "2026-11-30T15:00:00Z",
+                "open": "1.08000",
+                "high": "1.08512",
+                "low": "1.07000",
+                "close": "1.08000",
+                "volume": "0.00000000",
+            }
+        ]
+
     def test_defaults_to_the_last_500_minutes(self, auth_client):
         body = auth_client.get("/api/v1/instruments/BTC-USD/bars/").json()
         start = datetime.fromisoformat(body["start"])
