@@ -8,6 +8,7 @@ instruments, `--seed N` to pick the random walk.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import time
@@ -29,9 +30,9 @@ def _speed(raw: str) -> Decimal:
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise CommandError("--speed must be a number") from None
+        raise argparse.ArgumentTypeError("must be a number") from None
     if not value.is_finite() or value <= 0:
-        raise CommandError("--speed must be positive")
+        raise argparse.ArgumentTypeError("must be positive")
     return value
 
 
@@ -50,10 +51,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         symbols = [s.strip() for s in options["symbols"].split(",") if s.strip()]
         feed = self._build(symbols, options)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: feed.stop())
+        previous = {
+            sig: signal.signal(sig, lambda *_: feed.stop()) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
         logger.info("feed started: %s", ", ".join(item.instrument.symbol for item in feed.items))
-        feed.run(seconds=options["seconds"], steps=options["steps"])
+        try:
+            feed.run(seconds=options["seconds"], steps=options["steps"])
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         logger.info(
             "feed stopped after %d steps: %d ticks, %d published", feed.steps, feed.ticks, feed.published
         )
