@@ -84,7 +84,7 @@ def _scope_user(request: Request) -> int | None:
     raw = request.query_params.get("user")
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ValidationError({"user": ["A user id."]})
     return int(raw)
 
