@@ -12,18 +12,20 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.trading.feed_process import free_port, redis_start, stop, test_database_url, wait_for
+from tests.trading.feed_process import free_port, redis_start, stop, wait_for
+from tests.trading.feed_process import test_database_url as database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
 __all__ = [
     "beat_start",
+    "child_env",
+    "database_url",
     "free_port",
     "group_kill",
     "group_stop",
     "redis_start",
     "stop",
-    "test_database_url",
     "wait_for",
     "worker_start",
 ]
@@ -33,7 +35,7 @@ def child_env(**overrides: str) -> dict[str, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "PYTHONUNBUFFERED": "1",
     }

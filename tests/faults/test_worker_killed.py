@@ -1,0 +1,149 @@
+"""SIGKILL a Celery worker in the middle of `process_completed_trades`, and in
+the middle of a burst of `initiate_manual_trade` runs.
+
+(SIGKILL inside `trade_open`'s transaction at a fixed fault point is covered
+by tests/integration/test_trade_worker.py; these kill at points the code
+does not choose.)
+
+Settlement: 20 open trades past expiry, 10 of user A then 10 of user B, are
+settled in batches of 7 (one transaction per batch). The test holds B's
+ledger account rows locked, so the worker settles batch 1 (A1..A7), commits,
+then settles A8..A10 inside batch 2 and blocks on B's first trade: it is
+killed there, mid-transaction, guaranteed. Then a fresh worker settles
+everything: each trade exactly once, to the cent.
+"""
+
+import time
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import psycopg
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from config.celery_app import app
+from tests.factories import UserFactory
+from tests.faults.invariants import assert_ledger_invariants, assert_trades_consistent
+from tests.faults.processes import database_url, wait_for
+from tests.trading.trades_support import balance, fund, make_instrument, quote, tick
+from trading.models import Trade, TradeStatus
+from trading.prices import price_recorded_mark
+from trading.trades.services import trade_open, trade_request
+
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+
+D = Decimal
+SETTLE = "trading.tasks.process_completed_trades"
+
+
+def _open(user, inst, n):
+    trade = trade_request(
+        user=user, instrument=inst.symbol, side="buy", stake=D("100.00"), idempotency_key=f"k{n}"
+    ).trade
+    return trade_open(trade_id=trade.pk)
+
+
+def _lock_accounts_of(user) -> psycopg.Connection:
+    """Another session holding `user`'s ledger rows (as a long transfer would)."""
+    conn = psycopg.connect(database_url().replace("postgres://", "postgresql://"))
+    conn.execute("SELECT id FROM wallets_account WHERE owner_id = %s ORDER BY id FOR UPDATE", [user.pk])
+    return conn
+
+
+def _worker_waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_worker_killed_mid_settlement_batch_settles_each_trade_once(processes):
+    inst = make_instrument("KIL-USD", fee_bps=10, price_scale=2)
+    quote(inst, "100.00")
+    a, b = UserFactory(), UserFactory()
+    fund(a, "2000.00")
+    fund(b, "2000.00")
+    trades = [_open(a, inst, n) for n in range(10)] + [_open(b, inst, n) for n in range(10)]
+    assert all(t.status == TradeStatus.OPEN for t in trades)
+    expired_at = timezone.now() - timedelta(minutes=1)
+    Trade.objects.filter(pk__in=[t.pk for t in trades]).update(expires_at=expired_at)
+    tick(inst, "110.00", expired_at - timedelta(seconds=1))
+    # The feed has recorded past the expiry: settlement need not wait for it.
+    price_recorded_mark(symbols=[inst.symbol], through=timezone.now())
+
+    blocker = _lock_accounts_of(b)
+    try:
+        env = {"SETTLEMENT_BATCH_SIZE": "7", "CELERY_VISIBILITY_TIMEOUT": "3"}
+        first = processes.worker(**env)
+        app.send_task(SETTLE, queue=processes.queue)
+        wait_for(_worker_waiting_on_a_lock, timeout=90, what="the worker to block inside batch 2")
+        processes.kill(first)
+    finally:
+        blocker.rollback()
+        blocker.close()
+
+    # Batch 1 committed; batch 2 (A8..A10 settled, then blocked) rolled back.
+    settled = Trade.objects.filter(status=TradeStatus.SETTLED)
+    assert sorted(settled.values_list("pk", flat=True)) == [t.pk for t in trades[:7]]
+    assert_ledger_invariants()
+    assert_trades_consistent(expected_count=20)
+
+    time.sleep(4)  # past the visibility timeout: the killed run's message is given back
+    processes.worker(**env)
+    app.send_task(SETTLE, queue=processes.queue)
+    wait_for(
+        lambda: Trade.objects.filter(status=TradeStatus.SETTLED).count() == 20,
+        timeout=120,
+        what=f"every trade settled\n{processes.log_tail()}",
+    )
+    final = assert_trades_consistent(expected_count=20)
+    # qty 1 at 100.00, exit 110.00: P&L +10.00 each; fee 0.10 to open, 0.10 to close.
+    assert {t.pnl for t in final} == {D("10.00")}
+    assert balance(a) == (D("2098.00"), D("0.00"))
+    assert balance(b) == (D("2098.00"), D("0.00"))
+    assert_ledger_invariants()
+
+
+def test_worker_killed_during_a_burst_of_initiations_opens_each_trade_once(processes):
+    inst = make_instrument("BRS-USD", fee_bps=10, price_scale=2)
+    quote(inst, "100.00")
+    users = [UserFactory() for _ in range(4)]
+    for user in users:
+        fund(user, "1000.00")
+    env = {"CELERY_VISIBILITY_TIMEOUT": "3"}
+    first = processes.worker(**env)
+    ids = [
+        trade_request(
+            user=user, instrument=inst.symbol, side="buy", stake=D("50.00"), idempotency_key=uuid.uuid4().hex
+        ).trade.pk
+        for user in users
+        for _ in range(10)
+    ]
+    # Kill wherever the worker is once it has opened a few (not all) of them.
+    wait_for(
+        lambda: Trade.objects.filter(status=TradeStatus.OPEN).count() >= 3,
+        timeout=90,
+        what=f"some trades open\n{processes.log_tail()}",
+    )
+    processes.kill(first)
+    assert_ledger_invariants()
+    assert_trades_consistent(expected_count=40)
+
+    quote(inst, "100.00")
+    time.sleep(4)
+    processes.worker(**env)
+    wait_for(
+        lambda: not Trade.objects.filter(pk__in=ids, status=TradeStatus.QUEUED).exists(),
+        timeout=120,
+        what=f"every trade out of queued\n{processes.log_tail()}",
+    )
+    final = assert_trades_consistent(expected_count=40)
+    assert {t.status for t in final} == {TradeStatus.OPEN}
+    for user in users:
+        # 10 x (50.00 stake + 0.05 fee)
+        assert balance(user) == (D("499.50"), D("500.00"))
+    assert_ledger_invariants()
