@@ -11,6 +11,7 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.utils import timezone
 
+from tests.factories import InstrumentFactory
 from tests.trading.feed_process import cache_at, feed_start, free_port, redis_start, stop, wait_for
 from trading.models import PriceTick
 from trading.prices import LATEST_KEY
@@ -29,6 +30,8 @@ def latest_at(cache) -> datetime | None:
 
 
 def test_feed_survives_redis_going_away_and_recovers_by_itself(tmp_path):
+    # Seeded by migration, but another suite's transactional test may have flushed it.
+    InstrumentFactory(symbol="BTC-USD")
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     log = tmp_path / "feed.log"

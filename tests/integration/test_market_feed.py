@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from channels.layers import get_channel_layer
 
+from tests.factories import InstrumentFactory
 from tests.trading.feed_process import feed_start, stop
 from trading.feed.rollup import bars_rollup
 from trading.models import Bar, HourBar, PriceTick
@@ -57,6 +58,8 @@ class Subscriber:
 
 
 def test_feed_records_prices_and_publishes_coalesced_ticks(tmp_path):
+    # Seeded by migration, but another suite's transactional test may have flushed it.
+    InstrumentFactory(symbol="BTC-USD")
     log = tmp_path / "feed.log"
     with Subscriber("ticker.BTC-USD") as subscriber:
         feed = feed_start(
