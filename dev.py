@@ -166,7 +166,7 @@ def stop_embedded(env: dict[str, str]) -> None:
         )
     if env.get("_TV_EMBEDDED_PG"):
         say("Stopping embedded PostgreSQL")
-        code = "import pgserver,sys; pgserver.get_server(sys.argv[1], cleanup_mode=None).cleanup()"
+        code = 'import pgserver,sys; pgserver.get_server(sys.argv[1], cleanup_mode="stop").cleanup()'
         subprocess.run(
             [str(VENV_PY), "-W", "ignore", "-c", code, str(DATA / "pg")], capture_output=True, check=False
         )
