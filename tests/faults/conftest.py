@@ -31,10 +31,12 @@ class Processes:
         self.logs = logs
         self.started: list[subprocess.Popen[bytes]] = []
 
-    def worker(self, *, concurrency: int = 1, **env: str) -> subprocess.Popen[bytes]:
+    def worker(
+        self, *, concurrency: int = 1, queue: str | None = None, **env: str
+    ) -> subprocess.Popen[bytes]:
         defaults = {"TRADING_FAULT_INJECTION": "1", "TRADE_RETRY_BASE_SECONDS": "0.2"}
         process = worker_start(
-            queue=self.queue,
+            queue=queue or self.queue,
             name=f"w{len(self.started)}-{uuid.uuid4().hex[:4]}",
             log=self.logs / "workers.log",
             concurrency=concurrency,

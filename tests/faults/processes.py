@@ -6,6 +6,7 @@ children) and so nothing outlives the test."""
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "redis_start",
     "stop",
     "wait_for",
+    "web_start",
     "worker_start",
 ]
 
@@ -101,6 +103,29 @@ def beat_start(*, log: Path, schedule_file: Path, **env: str) -> subprocess.Pope
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def web_start(*, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """daphne serving `config.asgi:application`, as the Procfile runs it."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+            cwd=ROOT,
+            env=child_env(**env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_for(lambda: _listening(port), timeout=60, what=f"daphne on port {port}")
+    return process
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
 
 
 def group_kill(proc: subprocess.Popen[bytes]) -> None:
