@@ -15,7 +15,7 @@ class TradingConfig(AppConfig):
         # Every trade.* event carries the full trade; plan.* the full plan.
         from realtime import schemas
         from trading.plans.serializers import PlanSerializer
-        from trading.trades.serializers import TradeSerializer
+        from trading.trades.serializers import TradeEventData
 
         for event in (
             schemas.TRADE_QUEUED,
@@ -26,6 +26,6 @@ class TradingConfig(AppConfig):
             schemas.TRADE_CANCELLED,
             schemas.TRADE_SETTLED,
         ):
-            schemas.register(event, TradeSerializer)
+            schemas.register(event, TradeEventData)
         schemas.register(schemas.PLAN_STARTED, PlanSerializer)
         schemas.register(schemas.PLAN_MATURED, PlanSerializer)

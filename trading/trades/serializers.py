@@ -3,6 +3,9 @@ request input. Explicit fields only; money and prices are exact strings."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -59,8 +62,62 @@ class TradeSerializer(serializers.ModelSerializer):
         return int(trade.duration.total_seconds())
 
 
+_PLACES = {
+    "stake": 2,
+    "fee": 2,
+    "pnl": 2,
+    "quantity": 8,
+    "take_profit": 8,
+    "stop_loss": 8,
+    "liquidation_price": 8,
+    "entry_price": 8,
+    "exit_price": 8,
+}
+_TIMES = ("opened_at", "expires_at", "closed_at", "next_attempt_at", "created_at", "updated_at")
+
+
+def _decimal_text(value: Decimal | int | None, places: int) -> str | None:
+    # An unsaved trade still holds the field default, the int 0.
+    return None if value is None else f"{Decimal(value).quantize(Decimal(1).scaleb(-places)):f}"
+
+
+def _time_text(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 def trade_data(trade: Trade) -> dict[str, Any]:
-    return dict(TradeSerializer(trade).data)
+    """Exactly `TradeSerializer(trade).data` (a test holds them equal), built
+    directly: settlement publishes one per trade, and building a
+    ModelSerializer per event cost more than the settlement's SQL."""
+    data: dict[str, Any] = {
+        "id": trade.pk,
+        "instrument": trade.instrument.symbol,
+        "side": trade.side,
+        "status": trade.status,
+        "source": trade.source,
+        "plan": trade.plan_id,
+        "currency": trade.currency,
+        "duration": int(trade.duration.total_seconds()),
+        "close_reason": trade.close_reason,
+        "attempts": trade.attempts,
+        "failure_code": trade.failure_code,
+        "failure_reason": trade.failure_reason,
+    }
+    for name, places in _PLACES.items():
+        data[name] = _decimal_text(getattr(trade, name), places)
+    for name in _TIMES:
+        data[name] = _time_text(getattr(trade, name))
+    return {name: data[name] for name in TRADE_FIELDS}
+
+
+# The schema of every trade.* event (realtime checks the data builds it): a
+# dataclass, cheap to check per event, with exactly the serializer's fields.
+TradeEventData = dataclasses.make_dataclass(
+    "TradeEventData", [(name, Any) for name in TRADE_FIELDS], frozen=True
+)
 
 
 @extend_schema_field(OpenApiTypes.DECIMAL)

@@ -124,7 +124,13 @@ def _batches(
             skipped.extend(handle(batch))
 
 
-def _expiry_price(trade: Trade, *, now: datetime, recorded: dict[str, datetime | None]) -> Decimal | None:
+def _expiry_price(
+    trade: Trade,
+    *,
+    now: datetime,
+    recorded: dict[str, datetime | None],
+    prices: dict[tuple[str, datetime], Decimal | None],
+) -> Decimal | None:
     symbol = trade.instrument.symbol
     assert trade.expires_at is not None
     if symbol not in recorded:
@@ -133,7 +139,11 @@ def _expiry_price(trade: Trade, *, now: datetime, recorded: dict[str, datetime |
     grace_over = now - trade.expires_at > timedelta(seconds=settings.SETTLEMENT_GRACE_SECONDS)
     if (through is None or through < trade.expires_at) and not grace_over:
         return None
-    price = price_at(symbol, trade.expires_at)
+    # Trades opened in the same instant with one duration share an expiry.
+    key = (symbol, trade.expires_at)
+    if key not in prices:
+        prices[key] = price_at(symbol, trade.expires_at)
+    price = prices[key]
     return None if price is None else price.quantize(trade.instrument.price_quantum)
 
 
@@ -143,11 +153,12 @@ def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = N
     size = batch_size or settings.SETTLEMENT_BATCH_SIZE
     report = SettlementReport()
     recorded: dict[str, datetime | None] = {}
+    prices: dict[tuple[str, datetime], Decimal | None] = {}
 
     def settle_expired(batch: list[Trade]) -> set[int]:
         orders, waiting = [], set()
         for trade in batch:
-            price = _expiry_price(trade, now=now, recorded=recorded)
+            price = _expiry_price(trade, now=now, recorded=recorded, prices=prices)
             if price is None:
                 report.waiting += 1
                 waiting.add(trade.pk)
