@@ -47,6 +47,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
+CONNECT_CAP_SECONDS = 60.0
 
 
 # --- processes --------------------------------------------------------------
@@ -264,6 +265,7 @@ class Clients:
         self.first_commit: dict[str, float] = {}
         self.last_receipt: dict[str, float] = {}
         self.seqs: dict[int, list[int]] = defaultdict(list)
+        self.hello_seq: dict[int, int] = {}
         self.sockets: dict[int, Any] = {}
         self.tasks: list[asyncio.Task[None]] = []
         self.failed = 0
@@ -295,6 +297,7 @@ class Clients:
                 hello = json.loads(await asyncio.wait_for(ws.recv(), 60))
                 if hello.get("type") != "hello":
                     raise RuntimeError(hello)
+                self.hello_seq[user_id] = int(hello.get("last_seq", 0))
             self.sockets[user_id] = ws
             connected.append(user_id)
             async for raw in ws:
@@ -306,11 +309,21 @@ class Clients:
     async def connect(self, urls: dict[int, Callable[[], str]], parallel: int = 50) -> float:
         ready = asyncio.Semaphore(parallel)
         connected: list[int] = []
+        if not any(t.get_name() == "pinger" for t in self.tasks):
+            self.tasks.append(asyncio.create_task(self._pinger(), name="pinger"))
         t0 = time.monotonic()
         self.tasks += [asyncio.ensure_future(self._one(u, url, ready, connected)) for u, url in urls.items()]
-        while len(connected) + self.failed < len(urls):
+        # Bounded: connecting stops counting after CONNECT_CAP_SECONDS.
+        deadline = time.monotonic() + CONNECT_CAP_SECONDS
+        while len(connected) + self.failed < len(urls) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         return len(connected) / (time.monotonic() - t0)
+
+    async def _pinger(self) -> None:
+        # The server closes a connection silent for 3 heartbeats (60 s).
+        while True:
+            await asyncio.sleep(15)
+            await self.ping_all()
 
     async def ping_all(self) -> None:
         for ws in list(self.sockets.values()):
@@ -450,7 +463,8 @@ async def loss_check(clients: Clients, urls: dict[int, Callable[[], str]], port:
     for user_id in urls:
         got = clients.seqs.get(user_id, [])
         duplicates += len(got) - len(set(got))
-        expected = set(range(1, last.get(user_id, 0) + 1))
+        # What this run published: after the seq `hello` announced.
+        expected = set(range(clients.hello_seq.get(user_id, 0) + 1, last.get(user_id, 0) + 1))
         missing = expected - set(got)
         lost_live += len(missing)
         if not missing:

@@ -40,7 +40,7 @@ MAX_IN_FLIGHT = 10_000
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_pid: int | None = None
-_in_flight: set[concurrent.futures.Future[None]] = set()
+_in_flight: set[concurrent.futures.Future[bool]] = set()
 _slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
 
 
@@ -58,17 +58,24 @@ def _sender_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
-async def _group_send(group: str, message: dict[str, Any]) -> None:
+async def _group_send(group: str, message: dict[str, Any]) -> bool:
+    """True once Redis accepted the message; False (logged) if it failed.
+
+    Failures are logged here, in the loop, so the log line exists by the time
+    anyone waiting on the send wakes up."""
     layer = get_channel_layer()
     assert layer is not None, "CHANNEL_LAYERS is not configured"
-    await layer.group_send(group, message)
+    try:
+        await layer.group_send(group, message)
+    except Exception:
+        logger.warning("channel layer send to %s failed; clients recover it by resume", group, exc_info=True)
+        return False
+    return True
 
 
-def _sent(future: concurrent.futures.Future[None]) -> None:
+def _sent(future: concurrent.futures.Future[bool]) -> None:
     _in_flight.discard(future)
     _slots.release()
-    if not future.cancelled() and future.exception() is not None:
-        logger.warning("channel layer send failed; clients recover it by resume", exc_info=future.exception())
 
 
 def layer_group_send(*, group: str, message: dict[str, Any], wait: bool = True) -> bool:
@@ -85,12 +92,11 @@ def layer_group_send(*, group: str, message: dict[str, Any], wait: bool = True) 
     if not wait:
         return True
     try:
-        future.result(timeout=SEND_TIMEOUT_SECONDS)
-    except Exception:
+        return future.result(timeout=SEND_TIMEOUT_SECONDS)
+    except concurrent.futures.TimeoutError:
         future.cancel()
-        logger.warning("channel layer send to %s failed; clients recover it by resume", group, exc_info=True)
+        logger.warning("channel layer send to %s timed out; clients recover it by resume", group)
         return False
-    return True
 
 
 @atexit.register

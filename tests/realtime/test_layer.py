@@ -38,7 +38,7 @@ def test_publish_commits_even_when_the_layer_is_down(
             )
     layer.layer_drain()
     assert Event.objects.filter(pk=event.pk, seq=1).exists()
-    assert "channel layer send failed" in caplog.text
+    assert "channel layer send to user." in caplog.text
 
 
 def test_a_working_send_reports_true():
