@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 
 from ops.selectors import feed_check
-from tests.factories import UserFactory
+from tests.factories import InstrumentFactory, UserFactory
 from tests.faults.invariants import assert_ledger_invariants, assert_trades_consistent
 from tests.faults.processes import stop, wait_for
 from tests.trading.feed_process import feed_start
@@ -52,6 +52,7 @@ def _btc(report):
 
 def test_stopped_feed_rejects_new_trades_as_stale_and_recovers(processes, tmp_path, settings):
     settings.PRICE_STALE_AFTER = int(STALE_AFTER)
+    InstrumentFactory(symbol=SYMBOL)  # the seed may have been flushed by another transactional test
     user = UserFactory()
     fund(user, "1000.00")
     feed_log = tmp_path / "feed.log"

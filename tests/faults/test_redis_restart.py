@@ -141,7 +141,8 @@ async def test_redis_restart_with_clients_connected_and_trades_in_flight(process
         await downtime
         await post_round("after")
 
-        sweeper = Celery(broker=url)
+        # Not the current app: this process's own sends must keep their broker.
+        sweeper = Celery(broker=url, set_as_current=False)
         deadline = time.monotonic() + 180
         while await sync_to_async(Trade.objects.filter(status=TradeStatus.QUEUED).exists)():
             assert time.monotonic() < deadline, f"trades stuck in queued\n{processes.log_tail()}"

@@ -123,12 +123,13 @@ def test_worker_killed_during_a_burst_of_initiations_opens_each_trade_once(proce
         for user in users
         for _ in range(10)
     ]
+
     # Kill wherever the worker is once it has opened a few (not all) of them.
-    wait_for(
-        lambda: Trade.objects.filter(status=TradeStatus.OPEN).count() >= 3,
-        timeout=90,
-        what=f"some trades open\n{processes.log_tail()}",
-    )
+    def some_open() -> bool:
+        quote(inst, "100.00")  # fresh, however slowly the worker starts
+        return Trade.objects.filter(status=TradeStatus.OPEN).count() >= 3
+
+    wait_for(some_open, timeout=90, what=f"some trades open\n{processes.log_tail()}")
     processes.kill(first)
     assert_ledger_invariants()
     assert_trades_consistent(expected_count=40)
@@ -136,8 +137,13 @@ def test_worker_killed_during_a_burst_of_initiations_opens_each_trade_once(proce
     quote(inst, "100.00")
     time.sleep(4)
     processes.worker(**env)
+
+    def none_queued() -> bool:
+        quote(inst, "100.00")
+        return not Trade.objects.filter(pk__in=ids, status=TradeStatus.QUEUED).exists()
+
     wait_for(
-        lambda: not Trade.objects.filter(pk__in=ids, status=TradeStatus.QUEUED).exists(),
+        none_queued,
         timeout=120,
         what=f"every trade out of queued\n{processes.log_tail()}",
     )

@@ -18,10 +18,19 @@ from ops.selectors import (
 )
 from realtime.publish import publish
 from realtime.schemas import notification_data
+from tests.factories import InstrumentFactory
 from trading.prices import price_record
 from wallets.models import BalanceDrift, DriftKind
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _crypto():
+    """Always-open instruments (the seeded ones may have been flushed by a
+    transactional test of another suite)."""
+    InstrumentFactory(symbol="BTC-USD")
+    InstrumentFactory(symbol="ETH-USD")
 
 
 def _instrument(report, symbol):

@@ -6,6 +6,8 @@ import re
 import pytest
 from django.test import Client
 
+from tests.factories import InstrumentFactory
+
 pytestmark = pytest.mark.django_db
 
 OUTSIDE = "203.0.113.7"
@@ -57,6 +59,7 @@ def _sample(body: str, pattern: str) -> float:
 
 
 def test_metrics_export_request_latency_and_platform_numbers():
+    InstrumentFactory(symbol="BTC-USD")  # the seed may have been flushed by another suite
     loopback = Client(REMOTE_ADDR="127.0.0.1")
     before = loopback.get("/metrics").content.decode()
     count = 'tradevision_http_request_duration_seconds_count{method="GET",route="healthz",status="2xx"}'
