@@ -14,7 +14,8 @@ one Redis pub/sub connection) with the same clients and schedule:
   schedule whether or not earlier ones finished), one per user in turn;
   reports p50/p99 latency from commit (the publisher's clock just before the
   commit) to receipt by the client, and how many arrived;
-- `fast`: events published as fast as the publisher threads can; reports
+- `fast`: events published as fast as the publisher threads can (`--per-tx`
+  events per transaction, default 1); reports
   delivered events/s (events received / time from the first commit to the
   last receipt).
 Real stack only: `lost_live` (seqs a client never received live) and
@@ -37,7 +38,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -152,72 +152,7 @@ def users_create(count: int) -> list[int]:
     return list(user_model.objects.order_by("id").values_list("id", flat=True))
 
 
-# --- publisher (a separate process: `--publisher ours|bare`) ----------------
-
-
-def publisher_main(args: argparse.Namespace) -> None:
-    users = [int(u) for u in Path(args.users_file).read_text().split()]
-    sent = [0] * args.threads
-    late = [0] * args.threads
-
-    if args.publisher == "ours":
-        import django
-
-        django.setup()
-        from django.db import connection, transaction
-
-        from realtime.publish import publish
-
-        def send(user_id: int, seq_hint: int) -> None:
-            with transaction.atomic():
-                body = repr(time.time())
-                publish(
-                    user_id=user_id,
-                    event="notification",
-                    data={"title": args.phase, "body": body, "level": "info"},
-                )
-
-        def close() -> None:
-            connection.close()
-
-    else:
-        import redis
-
-        local = threading.local()
-
-        def send(user_id: int, seq_hint: int) -> None:
-            if not hasattr(local, "r"):
-                local.r = redis.Redis.from_url(os.environ["REDIS_URL"])
-            frame = {"type": "event", "seq": seq_hint, "phase": args.phase, "t": time.time()}
-            local.r.publish(f"relay.user.{user_id}", json.dumps(frame))
-
-        def close() -> None:
-            pass
-
-    def worker(k: int) -> None:
-        try:
-            for i in range(k, args.count, args.threads):
-                if args.rate > 0:
-                    due = start + i / args.rate
-                    delay = due - time.time()
-                    if delay > 0:
-                        time.sleep(delay)
-                    elif delay < -0.01:
-                        late[k] += 1
-                user = users[i % len(users)]
-                send(user, args.seq_base + i // len(users) + 1)
-                sent[k] += 1
-        finally:
-            close()
-
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(args.threads)]
-    start = time.time() + 0.1  # the schedule starts once Django is loaded
-    t0 = time.time()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    print(json.dumps({"sent": sum(sent), "late": sum(late), "seconds": round(time.time() - t0, 3)}))
+# --- publisher (bench/ws_publisher.py, a separate process) ----------------
 
 
 def run_publisher(
@@ -230,25 +165,11 @@ def run_publisher(
     threads: int,
     users_file: str,
     seq_base: int,
+    per_tx: int = 1,
 ) -> dict[str, Any]:
-    cmd = [
-        PY,
-        str(Path(__file__).resolve()),
-        "--publisher",
-        kind,
-        "--phase",
-        phase,
-        "--rate",
-        str(rate),
-        "--count",
-        str(count),
-        "--threads",
-        str(threads),
-        "--users-file",
-        users_file,
-        "--seq-base",
-        str(seq_base),
-    ]
+    cmd = [PY, str(ROOT / "bench" / "ws_publisher.py"), "--kind", kind, "--phase", phase]
+    cmd += ["--rate", str(rate), "--count", str(count), "--threads", str(threads), "--per-tx", str(per_tx)]
+    cmd += ["--users-file", users_file, "--seq-base", str(seq_base)]
     out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=240)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -425,6 +346,7 @@ async def run_stack(
             threads=args.threads,
             users_file=users_file,
             seq_base=base,
+            per_tx=args.per_tx,
         )
         await clients.wait_for("fast", pub["sent"])
         log(f"{kind}: fast phase done ({clients.received['fast']} received)")
@@ -519,7 +441,7 @@ async def orchestrate(
     result: dict[str, Any] = {
         "config": {
             k: getattr(args, k)
-            for k in ("clients", "rate", "rate_seconds", "burst", "threads", "idle", "server")
+            for k in ("clients", "rate", "rate_seconds", "burst", "threads", "idle", "server", "per_tx")
         }
     }
     fanout_users = users[: args.clients]
@@ -557,19 +479,11 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=10000, help="events in the `fast` phase")
     parser.add_argument("--threads", type=int, default=3, help="publisher threads")
     parser.add_argument("--idle", type=int, default=5000, help="idle connections to hold (0: skip)")
+    parser.add_argument("--per-tx", type=int, default=1, help="events per transaction in the `fast` phase")
     parser.add_argument("--server", choices=["daphne", "uvicorn", "both"], default="daphne")
     parser.add_argument("--database", default="tv_bench_ws")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
-    # internal: the publisher process
-    parser.add_argument("--publisher", choices=["ours", "bare"])
-    parser.add_argument("--phase", default="rate")
-    parser.add_argument("--count", type=int, default=0)
-    parser.add_argument("--users-file")
-    parser.add_argument("--seq-base", type=int, default=0)
     args = parser.parse_args()
-    if args.publisher:
-        publisher_main(args)
-        return
 
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     redis_binary = shutil.which("redis-server")
