@@ -296,3 +296,16 @@ async def test_a_client_that_pings_is_kept(user, settings):
     assert {f["type"] for f in frames} <= {"pong", "heartbeat"}
     assert [f["type"] for f in frames].count("pong") == 5
     await comm.disconnect()
+
+
+async def test_a_backlogged_connection_drops_its_queue_and_catches_up_from_the_log(user, monkeypatch):
+    from realtime.consumers import StreamConsumer
+
+    comm, _ = await open_with_ticket(user)
+    reports = iter([5000])  # the first event finds a huge backlog, then none
+    monkeypatch.setattr(StreamConsumer, "_backlog", lambda self: next(reports, 0))
+    await apublish_notes(user.pk, ["a", "b", "c"])
+    frames = [await comm.receive_json_from(timeout=5) for _ in range(3)]
+    assert [(f["seq"], f["data"]["title"]) for f in frames] == [(1, "a"), (2, "b"), (3, "c")]
+    assert await comm.receive_nothing(timeout=0.5)
+    await comm.disconnect()
