@@ -322,30 +322,50 @@ def health(port: int, token: str) -> dict[str, Any]:
 
 
 def profile_start(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
-    if not PROFILE or not shutil.which("py-spy"):
+    spy = shutil.which("py-spy") or str(Path(PY).parent / "py-spy")
+    if not PROFILE or not Path(spy).exists():
         return None
     return subprocess.Popen(
-        ["py-spy", "record", "--pid", str(pid), "--duration", str(int(SECONDS)), "--format", "raw",
+        [spy, "record", "--pid", str(pid), "--duration", str(int(SECONDS)), "--format", "raw",
          "--output", str(out), "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
 
 
-def profile_top(path: Path, count: int = 12) -> list[dict[str, Any]]:
-    """Self time per function from py-spy's collapsed stacks."""
+PROJECT = ("trading/", "realtime/", "wallets/", "ops/", "config/", "accounts/", "frontend/")
+
+
+def _frame_name(frame: str) -> str:
+    """`function (path/file.py:line)` without the line: samples of a function add up."""
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.rsplit(':', 1)[0]})" if where else name
+
+
+def profile_top(path: Path, count: int = 12) -> dict[str, list[dict[str, Any]]]:
+    """From py-spy's collapsed stacks: self time per function, and the time
+    spent inside each function of the project's own code (inclusive)."""
     if not path.exists():
-        return []
+        return {}
     own: dict[str, int] = {}
+    inside: dict[str, int] = {}
     total = 0
     for line in path.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")
         if not samples.isdigit():
             continue
-        leaf = stack.split(";")[-1]
-        own[leaf] = own.get(leaf, 0) + int(samples)
-        total += int(samples)
-    top = sorted(own.items(), key=lambda item: -item[1])[:count]
-    return [{"function": name, "self_pct": round(100 * n / total, 1)} for name, n in top]
+        n = int(samples)
+        frames = [_frame_name(f) for f in stack.split(";")]
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for name in set(frames):
+            if name.partition(" (")[2].startswith(PROJECT):
+                inside[name] = inside.get(name, 0) + n
+        total += n
+
+    def top(counts: dict[str, int]) -> list[dict[str, Any]]:
+        ranked = sorted(counts.items(), key=lambda item: -item[1])[:count]
+        return [{"function": name, "pct": round(100 * n / total, 1)} for name, n in ranked]
+
+    return {"self": top(own), "project_inclusive": top(inside), "samples": [{"total": total}]}
 
 
 async def orchestrate(port: int, url: str, web_pid: int, workdir: Path) -> dict[str, Any]:
