@@ -4,12 +4,15 @@ worker and, where needed, the market feed, all on the test's PostgreSQL
 database and Redis.
 
 How the live server shares the test database: each test module is marked
-`django_db(transaction=True, serialized_rollback=True)`, so what the
-test writes is committed and visible to the subprocesses, which are pointed
-at the test database by name (`DATABASE_URL`). After the test the database
-is flushed and the seed data (instruments) restored, as for any
-transactional test. The processes inherit the run's CHANNEL_PREFIX, so
-their channel layer and cache are the test's own.
+`django_db(transaction=True)`, so what the test writes is committed and
+visible to the subprocesses, which are pointed at the test database by name
+(`DATABASE_URL`). After the test the database is flushed, as for any
+transactional test; the seed instruments are put back at the start of each
+test by the trading app's own (idempotent) seed function. Not
+`serialized_rollback`: mixed with plain transactional tests in one run, its
+restore collides with the content types their flush re-creates. The
+processes inherit the run's CHANNEL_PREFIX, so their channel layer and cache
+are the test's own.
 
 Static files: the test settings run with DEBUG off, so WhiteNoise serves
 from STATIC_ROOT; `collectstatic` runs once per session.
@@ -22,6 +25,7 @@ servers).
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import socket
@@ -163,11 +167,22 @@ def _static_collected() -> None:
     )
 
 
+def _seed_instruments() -> None:
+    """The instruments the trading app's data migration seeds (idempotent):
+    a transactional test before this one may have flushed them."""
+    from django.apps import apps
+
+    seed_migration = importlib.import_module("trading.migrations.0002_seed_instruments")
+    seed_migration.seed(apps, None)
+
+
 @pytest.fixture
-def stack(_static_collected: None, transactional_db: Any) -> Iterator[Stack]:
-    """daphne on a free port, on the test database. Stopped after the test."""
+def stack(_static_collected: None, transactional_db: Any, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """daphne on a free port, on the test database. Stopped after the test.
+    The processes' logs go to test-artifacts/logs/<test name>/."""
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    s = Stack()
+    _seed_instruments()
+    s = Stack(logs=ARTIFACTS / "logs" / request.node.name)
     port = _free_port()
     web = s.start(
         "web",
@@ -219,10 +234,10 @@ def feed(stack: Stack) -> Proc:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    """Chromium for one test. Not session-wide: while Playwright's sync API
-    runs, its event loop gives Django a different connection object (asgiref
-    locals), which lacks the serialized seed data that the next test's
-    set-up restores from; so Playwright stops before each test ends."""
+    """Chromium for one test. While Playwright's sync API runs, its event
+    loop makes Django hand out other connection objects (asgiref locals);
+    they are closed before Playwright stops, at the end of each test, or
+    they would keep the test database busy."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -13,7 +13,7 @@ from trading.models import Plan
 from wallets.models import Account
 from wallets.services import wallet_deposit
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PAGES = ["/", "/trades/", "/wallet/", "/plans/", "/settings/notifications/", "/trade/new/", "/trade-status/"]
 
@@ -87,6 +87,7 @@ def test_wallet_deposit_and_plan_creation(stack, page_factory):
 
     row.get_by_role("button", name="Cancel").click()
     expect(row).to_contain_text("Cancelled")
+    expect(page.locator(".toast", has_text="Plan cancelled")).to_contain_text("Returned 1,000.00 USD")
     plan.refresh_from_db()
     assert plan.status == "cancelled"
     assert plan.returned == Decimal("1000.00")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import login_session, shot
 from tests.factories import UserFactory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_dashboard_tickers_change_without_reload(stack, feed, page_factory):

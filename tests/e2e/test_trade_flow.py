@@ -19,9 +19,14 @@ from trading.models import Trade
 from trading.tasks import process_completed_trades
 from wallets.services import wallet_deposit
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 STATUS_API = "/api/check-trade-status/"
+
+
+def signed(amount: Decimal) -> str:
+    """How the pages write a P&L: a sign only when it is not zero."""
+    return f"{amount:+,.2f}" if amount > 0 else f"{amount:,.2f}"
 
 
 def funded_user(amount: str = "1000.00"):
@@ -90,7 +95,8 @@ def test_status_page_goes_queued_to_open_live_without_polling(stack, feed, page_
     assert [url for url in requests if STATUS_API in url] == []  # no polling request
     trade = Trade.objects.get(user=user)
     assert trade.status == "open"
-    assert page.locator("#status-details").inner_text().count(str(trade.entry_price)) == 1
+    # The entry price as recorded, at the instrument's 2 decimals.
+    assert page.locator("#status-details").inner_text().count(f"{trade.entry_price:,.2f}") == 1
 
 
 def test_blocked_socket_falls_back_to_polling_and_back(stack, feed, page_factory, request):
@@ -119,6 +125,9 @@ def test_blocked_socket_falls_back_to_polling_and_back(stack, feed, page_factory
     assert polls == []
 
     # The socket drops and cannot come back: polling within a few seconds.
+    # (The activity list may already hold `trade.queued`, depending on
+    # whether the form page or this one received it first.)
+    listed_before_block = page.locator("#status-events li").count()
     blocked["on"] = True
     for ws in live_routes:
         ws.close(code=4999, reason="blocked by the test")
@@ -134,7 +143,8 @@ def test_blocked_socket_falls_back_to_polling_and_back(stack, feed, page_factory
     expect(section).to_have_attribute("data-status", "settled", timeout=60_000)
     expect(page.locator('.step[data-step="settled"]')).to_have_attribute("data-state", "done")
     assert len(polls) >= 2
-    assert page.locator("#status-events li").count() == 0  # polled states are not events
+    # Polled states move the stepper but are not events: nothing is listed.
+    assert page.locator("#status-events li").count() == listed_before_block
     shot(page, "status-settled-by-polling")
 
     # The socket is allowed again: the page returns to it and the stream's
@@ -184,18 +194,38 @@ def test_settlement_shows_a_toast_and_the_new_balance(stack, feed, worker, page_
     after = Decimal(1000) - trade.fee + trade.pnl  # the stake came back with its P&L, less both fees
     expect(available).to_have_text(f"{after:,.2f} USD")
     expect(reserved).to_have_text("0.00 USD")
-    expect(toast).to_contain_text(f"{trade.pnl:+,.2f}".replace("+-", "-"))
+    expect(toast).to_contain_text(f"Profit/loss {signed(trade.pnl)} USD")
     expect(row).to_have_count(0)
     expect(page.get_by_test_id("notifications")).to_contain_text("Trade settled")
     shot(page, "dashboard-settled-toast")
 
+    # The trade's page: its settled state and its timeline, each event once.
+    page.goto(f"{stack.url}/trades/{trade.pk}/")
+    expect(page.get_by_test_id("trade-status")).to_have_text("Settled")
+    timeline = page.get_by_test_id("timeline")
+    for words in ("Queued", "Opened at", "Settled at"):
+        expect(timeline.locator("li", has_text=words)).to_have_count(1)
+    expect(page.locator('[data-field="pnl"]')).to_contain_text(f"{signed(trade.pnl)} USD")
+    shot(page, "trade-detail-settled")
 
-def test_refused_trade_shows_the_reason_in_plain_words(stack, feed, worker, page_factory):
+    # The trades list with its status filter.
+    page.goto(f"{stack.url}/trades/")
+    expect(page.locator(f'#trade-rows tr[data-trade-id="{trade.pk}"]')).to_contain_text("Settled")
+    page.select_option("#filter-status", "open")
+    expect(page.locator("#trade-rows tr.empty")).to_have_text("No trades match.")
+
+
+def test_refused_trade_shows_the_reason_in_plain_words(stack, feed, page_factory, request):
     user = UserFactory()  # nothing deposited
     page = page_factory()
     login_session(page, stack, user)
     submit_trade(page, stack, stake="50.00")
     section = status_section(page)
+    expect(section).to_have_attribute("data-status", "queued")
+    expect(page.get_by_test_id("status-mode")).to_have_attribute("data-mode", "socket")
+    # The worker starts once the page is live, so the refusal arrives as a
+    # live event (a refusal before the page loads is rendered, not toasted).
+    request.getfixturevalue("worker")
     expect(section).to_have_attribute("data-status", "rejected", timeout=30_000)
     expect(page.locator('.step[data-step="opening"]')).to_have_attribute("data-state", "error")
     expect(page.get_by_test_id("reason")).to_have_text("Not enough available balance for stake and fee.")

@@ -5,7 +5,7 @@
 
 import { api } from "./api.js";
 import { el } from "./dom.js";
-import { format } from "./money.js";
+import { format, formatSigned } from "./money.js";
 import { plainReason } from "./reasons.js";
 
 const TOAST_MS = 8000;
@@ -62,11 +62,10 @@ export function describe(frame) {
   const detail = data.id ? `/trades/${data.id}/` : null;
   switch (frame.event) {
     case "trade.settled": {
-      const pnl = data.realized_pnl ?? data.realised_pnl ?? data.pnl;
-      const sign = pnl !== undefined && pnl !== null && !String(pnl).startsWith("-") ? "+" : "";
+      const pnl = data.pnl;
       return {
         title: `Trade settled: ${tradeLabel(data)}`,
-        body: pnl !== undefined && pnl !== null ? `Profit/loss ${sign}${money(pnl, data.currency)}` : "",
+        body: pnl !== undefined && pnl !== null ? `Profit/loss ${formatSigned(pnl, 2)} ${data.currency || "USD"}` : "",
         kind: "success",
         href: detail,
       };
@@ -75,13 +74,17 @@ export function describe(frame) {
       return { title: `Trade refused: ${tradeLabel(data)}`, body: plainReason(data), kind: "error", href: detail };
     case "trade.failed":
       return { title: `Trade failed: ${tradeLabel(data)}`, body: plainReason(data), kind: "error", href: detail };
-    case "plan.matured":
+    case "plan.matured": {
+      // The same event ends a plan cancelled early by its owner.
+      const what = data.status === "cancelled" ? "Plan cancelled" : "Plan matured";
+      const label = [data.instrument, (data.strategy || "").replaceAll("_", " ")].filter(Boolean).join(" · ");
       return {
-        title: `Plan matured${data.name ? `: ${data.name}` : ""}`,
-        body: data.returned !== undefined ? `Returned ${money(data.returned, data.currency)}` : "",
+        title: `${what}${label ? `: ${label}` : ""}`,
+        body: data.returned !== undefined && data.returned !== null ? `Returned ${money(data.returned, data.currency)}` : "",
         kind: "success",
         href: "/plans/",
       };
+    }
     case "notification":
       return { title: data.title || "Notification", body: data.body || data.message || "", kind: "info" };
     default:
