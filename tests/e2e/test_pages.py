@@ -154,3 +154,60 @@ def test_money_module_is_exact_in_the_browser(stack, page_factory):
         "-0.19",
         "-100.00",  # a loss never exceeds the stake
     ]
+
+
+NOTIFICATION_SPY = """
+window.__notifications = [];
+window.Notification = class {
+  static permission = 'granted';
+  static requestPermission() { return Promise.resolve('granted'); }
+  constructor(title, options) { window.__notifications.push([title, options && options.body]); }
+};
+Object.defineProperty(document, 'hidden', { configurable: true, get: () => window.__hidden === true });
+"""
+
+
+def publish_notification(user, title: str) -> None:
+    from django.db import transaction
+
+    from realtime.publish import publish
+
+    with transaction.atomic():
+        publish(user_id=user.pk, event="notification", data={"title": title, "body": "From the test."})
+
+
+def test_notification_channels_follow_the_users_settings(stack, page_factory):
+    from accounts.notifications import notification_preference_update
+
+    user = UserFactory()
+    page = page_factory()
+    page.add_init_script(NOTIFICATION_SPY)
+    login_session(page, stack, user)
+    page.goto(f"{stack.url}/")
+    expect(page.locator("#conn-status")).to_have_attribute("data-state", "live")
+
+    # Visible tab: a toast, no browser notification.
+    publish_notification(user, "First")
+    expect(page.locator(".toast", has_text="First")).to_have_count(1)
+    assert page.evaluate("window.__notifications") == []
+
+    # Hidden tab: a browser notification as well.
+    page.evaluate("window.__hidden = true")
+    publish_notification(user, "Second")
+    expect(page.locator(".toast", has_text="Second")).to_have_count(1)
+    page.wait_for_function("window.__notifications.length === 1")
+    assert page.evaluate("window.__notifications") == [["Second", "From the test."]]
+
+    # Both channels turned off in the settings: neither, but still listed.
+    notification_preference_update(
+        user_id=user.pk, in_app=False, browser=False, email_settlement=True, email_maturity=True
+    )
+    page.reload()
+    expect(page.locator("body")).to_have_attribute("data-notify-in-app", "0")
+    expect(page.locator("#conn-status")).to_have_attribute("data-state", "live")
+    page.evaluate("window.__hidden = true")
+    publish_notification(user, "Third")
+    expect(page.get_by_test_id("notifications")).to_contain_text("Third")
+    expect(page.locator(".toast")).to_have_count(0)
+    assert page.evaluate("window.__notifications") == []
+    shot(page, "notifications-off")

@@ -86,7 +86,11 @@ export function describe(frame) {
       };
     }
     case "notification":
-      return { title: data.title || "Notification", body: data.body || data.message || "", kind: "info" };
+      return {
+        title: data.title || "Notification",
+        body: data.body || "",
+        kind: { success: "success", warning: "warn", error: "error" }[data.level] || "info",
+      };
     default:
       return null;
   }
