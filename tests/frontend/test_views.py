@@ -72,11 +72,14 @@ def test_page_carries_the_users_last_event_seq(client, user, other_user):
 
 def test_staff_links_only_for_staff(client, user, staff_user):
     client.force_login(user)
-    assert 'href="/admin/"' not in client.get(reverse("dashboard")).content.decode()
+    body = client.get(reverse("dashboard")).content.decode()
+    assert 'href="/admin/"' not in body
+    assert "/ops/" not in body
     client.force_login(staff_user)
     body = client.get(reverse("dashboard")).content.decode()
     assert 'href="/admin/"' in body
     assert 'href="/api/v1/"' in body
+    assert f'href="{reverse("ops-health-page")}"' in body
 
 
 def test_trade_detail_renders_for_its_owner(client, user):
