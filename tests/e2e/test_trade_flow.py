@@ -205,6 +205,7 @@ def test_settlement_shows_a_toast_and_the_new_balance(stack, feed, worker, page_
     timeline = page.get_by_test_id("timeline")
     for words in ("Queued", "Opened at", "Settled at"):
         expect(timeline.locator("li", has_text=words)).to_have_count(1)
+    expect(timeline).to_contain_text(f"Settled at {trade.exit_price:,.2f}")
     expect(page.locator('[data-field="pnl"]')).to_contain_text(f"{signed(trade.pnl)} USD")
     shot(page, "trade-detail-settled")
 

@@ -146,4 +146,8 @@ market.onPrice((changed) => {
 });
 market.watch([symbol]);
 
-Promise.allSettled([loadTrade(), loadTimeline()]);
+// Instruments first: timeline prices are written at their instrument's scale.
+market
+  .loadInstruments()
+  .catch(() => {})
+  .then(() => Promise.allSettled([loadTrade(), loadTimeline()]));
