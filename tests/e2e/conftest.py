@@ -37,6 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -70,10 +71,12 @@ def _server_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     db = connection.settings_dict
     user = db.get("USER") or "postgres"
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    password = f":{quote(str(db['PASSWORD']), safe='')}" if db.get("PASSWORD") else ""
     host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or "5432"
-    env["DATABASE_URL"] = f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    # A Unix-socket directory (the embedded PostgreSQL of ./dev.py) travels
+    # percent-encoded in the host part, as dev.py writes it.
+    env["DATABASE_URL"] = f"postgres://{user}{password}@{quote(str(host), safe='')}{port}/{db['NAME']}"
     env["REDIS_URL"] = settings.REDIS_URL
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     env["PYTHONUNBUFFERED"] = "1"
