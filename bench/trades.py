@@ -41,7 +41,7 @@ import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -248,8 +248,19 @@ def bench_opened(users, tokens, procs: Processes, refresh_price) -> dict:
     for i in range(total):
         jobs.put((i, began + i / RATE))
 
+    def post(conn: HTTPConnection, token: str, i: int) -> tuple[int, dict]:
+        headers = {
+            "Authorization": f"Token {token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": f"open-{i}",
+        }
+        body = json.dumps({"instrument": SYMBOL, "side": "buy", "stake": "10.00"})
+        conn.request("POST", "/api/v1/trades/", body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+
     def sender() -> None:
-        conns: dict[str, HTTPConnection] = {}
+        conn = HTTPConnection("127.0.0.1", PORT, timeout=30)
         while True:
             try:
                 i, at = jobs.get_nowait()
@@ -259,18 +270,16 @@ def bench_opened(users, tokens, procs: Processes, refresh_price) -> dict:
             delay = at - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            conn = conns.setdefault(token, HTTPConnection("127.0.0.1", PORT, timeout=30))
-            headers = {
-                "Authorization": f"Token {token}",
-                "Content-Type": "application/json",
-                "Idempotency-Key": f"open-{i}",
-            }
-            body = json.dumps({"instrument": SYMBOL, "side": "buy", "stake": "10.00"})
-            conn.request("POST", "/api/v1/trades/", body=body, headers=headers)
-            response = conn.getresponse()
-            data = json.loads(response.read())
-            if response.status != 202:
-                errors.append(f"{response.status} {data}")
+            try:
+                status, data = post(conn, token, i)
+            except (OSError, HTTPException):
+                # The server closed an idle keep-alive connection: reconnect
+                # and send again (the same Idempotency-Key, so at most one trade).
+                conn.close()
+                conn = HTTPConnection("127.0.0.1", PORT, timeout=30)
+                status, data = post(conn, token, i)
+            if status != 202:
+                errors.append(f"{status} {data}")
                 continue
             sent[data["id"]] = at
 

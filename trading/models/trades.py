@@ -143,7 +143,10 @@ class Trade(models.Model):
         ]
         indexes = [
             # process_completed_trades: open trades by expiry.
-            models.Index(fields=["expires_at"], condition=Q(status="open"), name="trade_open_expiry_idx"),
+            # (expires_at, id): the settlement batches walk it in order, no sort.
+            models.Index(
+                fields=["expires_at", "id"], condition=Q(status="open"), name="trade_open_expiry_idx"
+            ),
             models.Index(fields=["user", "status"], name="trade_user_status_idx"),
             models.Index(fields=["user", "-created_at"], name="trade_user_created_idx"),
             models.Index(fields=["status", "created_at"], name="trade_status_created_idx"),

@@ -117,7 +117,7 @@ def _batches(
                 queryset.exclude(pk__in=skipped)
                 .select_for_update(of=("self",), skip_locked=True)
                 .select_related("instrument", "user")
-                # Index order (the partial index on open trades' expiry), not a
+                # Index order (the partial index on open trades' (expires_at, id)), not a
                 # sort of every due row per batch. SKIP LOCKED never waits, so
                 # this order cannot deadlock with writers locking by id.
                 .order_by("expires_at", "pk")[:batch_size]
