@@ -223,6 +223,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "trading.tasks.cleanup_failed_trades",
         "schedule": crontab(minute=0, hour=2),
     },
+    # The sweeper alone (also part of the daily cleanup): re-enqueues queued
+    # trades whose enqueue was lost, so they wait minutes, not until 02:00.
+    "sweep-queued-trades": {
+        "task": "trading.tasks.sweep_queued_trades",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- Wallets (docs/ledger.md) ---------------------------------------------

@@ -110,6 +110,7 @@ def test_beat_schedule_matches_the_design():
     assert schedule["trading.tasks.check_investment_maturity"] == crontab(minute=0, hour=0)
     assert schedule["trading.tasks.cleanup_failed_trades"] == crontab(minute=0, hour=2)
     assert schedule["wallets.tasks.update_wallet_balances"] == crontab(minute=0, hour="6,18")
+    assert schedule["trading.tasks.sweep_queued_trades"] == crontab(minute="*/5")
     app.loader.import_default_modules()
     for name in schedule:
         assert name in app.tasks, name
