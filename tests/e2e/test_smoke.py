@@ -25,4 +25,12 @@ def test_dashboard_tickers_change_without_reload(stack, feed, page_factory):
     expect(price).not_to_have_text(first, timeout=20_000)
     assert re.fullmatch(r"[\d,]+\.\d{2}", price.inner_text())
     assert len(navigations) == 1  # the page changed without a reload
+
+    # Keyboard: a ticker is a button; Enter charts its instrument.
+    ticker = page.locator('.ticker[data-symbol="ETH-USD"]')
+    ticker.focus()
+    page.keyboard.press("Enter")
+    expect(ticker).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#chart-symbol")).to_have_text("ETH-USD")
+    expect(page.locator("#chart canvas").first).to_be_visible()
     shot(page, "dashboard")
