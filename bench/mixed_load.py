@@ -32,7 +32,8 @@ bench/trades.py), and within 2x of the baseline phase.
 BENCH_USERS, BENCH_TICKER_USERS, BENCH_TRADERS, BENCH_RATE (trades/s),
 BENCH_SECONDS (per phase) tune it; the defaults run in about two minutes.
 With BENCH_PROFILE=1 and py-spy installed, the web process is sampled during
-the mixed phase and the top functions are reported.
+the mixed phase and the top functions are reported (BENCH_PROFILE_OUT=path
+keeps py-spy's collapsed stacks).
 """
 
 import asyncio
@@ -415,7 +416,9 @@ async def orchestrate(port: int, url: str, web_pid: int, workdir: Path) -> dict[
         result["mixed"] = await run_phase("mixed", port, streams, tokens, pool)
         if spy is not None:
             spy.wait(timeout=60)
-            result["profile_web_self_time"] = profile_top(workdir / "web.pyspy")
+            result["profile_web"] = profile_top(workdir / "web.pyspy")
+            if os.environ.get("BENCH_PROFILE_OUT"):
+                shutil.copy(workdir / "web.pyspy", os.environ["BENCH_PROFILE_OUT"])
         await asyncio.sleep(1)
         result["events"] = await asyncio.to_thread(events_check, url, streams)
         result["health"] = await asyncio.to_thread(health, port, staff_token)

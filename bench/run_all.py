@@ -10,10 +10,11 @@ most start their own Redis). Each prints one JSON document on stdout; its
 stderr goes to `.data/bench/<name>.log`. `bench/mixed_load.py` runs last.
 
 The report puts every figure beside the baseline measured in the same run
-and the goal of the issue it answers, says whether the goal is met, and
-keeps each bench's full JSON. A bench that is missing, fails or times out
-(BENCH_TIMEOUT seconds, default 1200) is reported as such, never skipped
-silently. The combined JSON is printed on stdout.
+and the goal of the issue it answers, says whether the goal is met, adds
+the hand-written reading of bench/ANALYSIS.md (dated: it explains one run)
+and keeps each bench's full JSON with the machine's load average around it.
+A bench that is missing, fails or times out (BENCH_TIMEOUT seconds, default
+1200) is reported as such, never skipped silently. The combined JSON is printed on stdout.
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 LOGS = ROOT / ".data" / "bench"
 REPORT = BENCH / "REPORT.md"
-HELPERS = {"run_all.py", "bare_relay.py", "mixed_load.py"}
+# Hand-written reading of a run (goals met or not, what limits the rest);
+# copied into the report under the table.
+ANALYSIS = BENCH / "ANALYSIS.md"
+# Not benchmarks: servers, publishers, settings and URL modules the benches
+# start or load (a helper says "not by hand" in its docstring, or is named here).
+HELPERS = {"run_all.py", "bare_relay.py", "ws_publisher.py", "mixed_load.py"}
 # The benches the issues asked for; one missing from bench/ is reported.
 EXPECTED = ["ledger", "bars", "ws_fanout", "trades", "mixed_load"]
 TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "1200"))
@@ -54,9 +60,15 @@ def benches() -> list[str]:
     return [*names, "mixed_load"] if (BENCH / "mixed_load.py").exists() else names
 
 
+def load_average() -> list[float]:
+    """1/5/15-minute load: other work on the machine skews every figure."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def run_one(name: str) -> dict[str, Any]:
     LOGS.mkdir(parents=True, exist_ok=True)
     log = LOGS / f"{name}.log"
+    load_before = load_average()
     started = time.monotonic()
     with log.open("wb") as err:
         proc = subprocess.Popen(
@@ -77,6 +89,7 @@ def run_one(name: str) -> dict[str, Any]:
                 proc.communicate()
             return {"status": "timeout", "seconds": round(time.monotonic() - started, 1), "log": str(log)}
     seconds = round(time.monotonic() - started, 1)
+    loads = {"load_before": load_before, "load_after": load_average()}
     text = out.decode(errors="replace")
     if proc.returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
@@ -89,8 +102,14 @@ def run_one(name: str) -> dict[str, Any]:
     try:
         result = json.loads(text[text.index("{") :])
     except ValueError:
-        return {"status": "no JSON on stdout", "seconds": seconds, "log": str(log), "stdout": text[-2000:]}
-    return {"status": "ok", "seconds": seconds, "result": result}
+        return {
+            "status": "no JSON on stdout",
+            "seconds": seconds,
+            "log": str(log),
+            "stdout": text[-2000:],
+            **loads,
+        }
+    return {"status": "ok", "seconds": seconds, "result": result, **loads}
 
 
 # --- figures beside their baselines and goals, per bench ------------------------------
@@ -274,9 +293,12 @@ def report(runs: dict[str, dict[str, Any]], started: datetime) -> str:
             lines.append(f"| {name} | see the JSON below | | | | |")
         for figure, measured, baseline, goal, met in rows:
             lines.append(f"| {name} | {figure} | {measured} | {baseline} | {goal} | {mark(met)} |")
+    if ANALYSIS.exists():
+        lines += ["", ANALYSIS.read_text().strip()]
     lines += ["", "## Runs", ""]
     for name, run in runs.items():
-        lines += [f"### {name}", "", f"{run['status']}, {run['seconds']} s.", ""]
+        load = f" Load average (1/5/15 min) before {run.get('load_before')}, after {run.get('load_after')}."
+        lines += [f"### {name}", "", f"{run['status']}, {run['seconds']} s.{load}", ""]
         if "result" in run:
             lines += ["```json", json.dumps(run["result"], indent=2), "```", ""]
         elif run.get("tail"):
@@ -291,7 +313,13 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated bench names")
     parser.add_argument("--skip", default="", help="comma-separated bench names")
     parser.add_argument("--no-report", action="store_true", help="do not rewrite bench/REPORT.md")
+    parser.add_argument("--render", metavar="JSON", help="write the report from a saved run, run nothing")
     args = parser.parse_args()
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        runs = {name: run for name, run in saved.items() if name in benches()}
+        REPORT.write_text(report(runs, datetime.fromtimestamp(Path(args.render).stat().st_mtime, UTC)))
+        return 0
     only = {n for n in args.only.split(",") if n}
     skip = {n for n in args.skip.split(",") if n}
     started = datetime.now(UTC)
