@@ -3,7 +3,7 @@ socket, and settlement throughput, on a database of its own.
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/trades.py
 
-Creates (and at the end drops) the database `tv_bench_trades` on the server of
+Creates (and at the end drops) the database `tv_bench_trades_<pid>` on the server of
 DATABASE_URL, migrates it, and measures:
 
 1. `http`: `POST /api/v1/trades/` (token auth, a fresh Idempotency-Key each)
@@ -48,7 +48,9 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BENCH_DB = os.environ.get("BENCH_DB", "tv_bench_trades")
+# Per run by default: two runs at once (two engineers, or run_all beside a
+# hand run) must never drop each other's database.
+BENCH_DB = os.environ.get("BENCH_DB", f"tv_bench_trades_{os.getpid()}")
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "50"))
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", "2"))
