@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
+from celery.result import AsyncResult
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.utils import timezone
@@ -174,6 +175,10 @@ def test_transient_error_twice_opens_on_the_third_attempt(setup, workers):
     workers.start()
     trade = final_trade(new_trade(user, inst).pk)
     assert (trade.status, trade.attempts) == (TradeStatus.OPEN, 3)
+    # The worker stores the task's outcome, which the status endpoint reports
+    # (even though the sender did not subscribe to the result channel).
+    assert wait_for(lambda: AsyncResult(trade.task_id).state == "SUCCESS", what="the task result")
+    assert AsyncResult(trade.task_id).result == "open"
     retrying = Event.objects.filter(user=user, event="trade.retrying").order_by("seq")
     assert [e.data["attempts"] for e in retrying] == [1, 2]
     assert Event.objects.filter(user=user, event="trade.opened").count() == 1

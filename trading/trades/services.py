@@ -20,11 +20,14 @@ import json
 import logging
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from celery import _state as celery_state
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
@@ -86,6 +89,26 @@ def _publish(trade: Trade, event: str) -> None:
     publish(user_id=trade.user_id, event=event, data=trade_data(trade))
 
 
+@contextmanager
+def _no_result_subscription() -> Iterator[None]:
+    """Send without subscribing this process to the task's result channel.
+
+    With the Redis result backend, `send_task` subscribes the sender to each
+    task's result pub/sub channel (`RedisBackend.on_task_call`) so that a
+    later `.get()` can wait; web processes never wait on a trade's task, so
+    that is a round trip per request and a subscription set that only grows
+    (13 % of a web process's time under bench/mixed_load.py). Celery skips it
+    when joining "will block", as inside a worker; say so for the send. The
+    result is still stored by the worker: the status endpoint reads its state.
+    """
+    previous = celery_state.task_join_will_block()
+    celery_state._set_task_join_will_block(True)
+    try:
+        yield
+    finally:
+        celery_state._set_task_join_will_block(previous)
+
+
 def trade_enqueue(*, trade: Trade) -> None:
     """Send the initiation task for `trade` (after commit when inside a transaction).
 
@@ -97,7 +120,8 @@ def trade_enqueue(*, trade: Trade) -> None:
 
     def send() -> None:
         try:
-            current_app.send_task(INITIATE_TASK, args=[trade_id], task_id=task_id)
+            with _no_result_subscription():
+                current_app.send_task(INITIATE_TASK, args=[trade_id], task_id=task_id)
         except Exception:
             logger.exception("enqueue of trade %s lost; the sweeper will re-enqueue it", trade_id)
 
