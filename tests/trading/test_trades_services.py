@@ -283,3 +283,14 @@ def test_close_refuses_another_users_trade_and_a_stale_price(user, other_user, i
     trade.refresh_from_db()
     assert trade.status == TradeStatus.OPEN
     assert balance(user) == (D("3999.00"), D("1000.00"))
+
+
+def test_an_expired_trade_is_not_closed_at_todays_price(user, inst):
+    fund(user, "5000.00")
+    quote(inst, "100.00")
+    trade = trade_open(trade_id=request(user, inst).trade.pk)
+    Trade.objects.filter(pk=trade.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(TradeNotAllowed) as exc:
+        trade_close(user=user, trade_id=trade.pk)
+    assert exc.value.code == "expired"
+    assert Trade.objects.get(pk=trade.pk).status == TradeStatus.OPEN

@@ -584,6 +584,9 @@ def trade_close(*, user: AbstractBaseUser, trade_id: int) -> Trade:
                 "This trade belongs to a plan; cancel the plan to close it.", code="plan_trade"
             )
         now = timezone.now()
+        if trade.expires_at is not None and trade.expires_at <= now:
+            # Past expiry the price is the one recorded at expiry, not now's.
+            raise TradeNotAllowed("This trade has expired; it settles at its expiry price.", code="expired")
         if not market_is_open(trade.instrument, now):
             raise TradeNotAllowed(f"The {trade.instrument} market is closed.", code="market_closed")
         quote = price_latest(trade.instrument.symbol, now=now)
