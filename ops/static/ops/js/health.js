@@ -37,9 +37,14 @@ function el(tag, attrs = {}, text) {
   return node;
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
+// Components whose tables need the full width of the page.
+const WIDE = new Set(["periodic_tasks", "tasks"]);
+
 function show(value) {
   if (value === null || value === undefined) return "—";
   if (Array.isArray(value)) return value.length ? value.join(", ") : "—";
+  if (typeof value === "string" && ISO_TIME.test(value)) return new Date(value).toLocaleString();
   return String(value);
 }
 
@@ -51,7 +56,9 @@ function table(rows, columns) {
   const t = el("table", { class: "ops-table" });
   const head = el("tr");
   for (const column of columns) head.append(el("th", { scope: "col" }, column.replaceAll("_", " ")));
-  t.append(el("thead")).firstChild.append(head);
+  const thead = el("thead");
+  thead.append(head);
+  t.append(thead);
   const body = el("tbody");
   for (const row of rows) {
     const tr = el("tr", { "data-status": row.status || "" });
@@ -64,6 +71,7 @@ function table(rows, columns) {
 
 function card(name, component) {
   const section = el("section", { class: "card ops-card", "data-status": component.status, "aria-label": TITLES[name] || name });
+  if (WIDE.has(name)) section.classList.add("ops-wide");
   const header = el("div", { class: "card-header" });
   header.append(el("h2", {}, TITLES[name] || name), badge(component.status));
   section.append(header);
@@ -74,7 +82,11 @@ function card(name, component) {
     facts.append(el("dt", {}, key.replaceAll("_", " ")), el("dd", {}, show(value)));
   }
   section.append(facts);
-  if (listKey && Array.isArray(component[listKey])) section.append(table(component[listKey], columns));
+  if (listKey && Array.isArray(component[listKey])) {
+    const scroller = el("div", { class: "ops-scroll" });
+    scroller.append(table(component[listKey], columns));
+    section.append(scroller);
+  }
   return section;
 }
 
