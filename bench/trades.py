@@ -430,7 +430,13 @@ def main() -> None:
     _admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
     url = _with_db(base_url, BENCH_DB)
     os.environ["DATABASE_URL"] = url
-    procs = Processes({**os.environ, "DJANGO_SETTINGS_MODULE": "bench.trades_settings"})
+    procs = Processes(
+        {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "bench.trades_settings",
+            "BENCH_QUEUE": f"bench-trades-{os.getpid()}",
+        }
+    )
     try:
         result = _bench(url, procs)
     finally:
