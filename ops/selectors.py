@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from celery.schedules import maybe_schedule
 from django.conf import settings
 from django.db import connection
@@ -90,8 +91,6 @@ def queues_check() -> Component:
     broker = celery_app.conf.broker_url or ""
     if not broker.startswith(("redis://", "rediss://", "unix://")):
         return {"status": AMBER, "queues": [], "unacked": None, "error": "queue depth needs a Redis broker"}
-    import redis
-
     client = redis.Redis.from_url(broker, socket_timeout=0.5, socket_connect_timeout=0.5)
     try:
         pipe = client.pipeline(transaction=False)
