@@ -1,16 +1,63 @@
-"""Admin for market data: instruments are editable reference data; bars and
-ticks are history written by the feed and read-only here."""
+"""Admin for market data: instruments are editable reference data (their feed
+parameters are checked by building the source, so a typo is a form error, not
+a feed that refuses to start); bars are history written by the feed and
+read-only here."""
 
 from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 
+from trading.feed.sources import SourceConfigError, source_build
 from trading.models import Bar, Instrument
+
+
+class InstrumentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Instrument
+        fields = [
+            "symbol",
+            "name",
+            "asset_class",
+            "quote_currency",
+            "price_scale",
+            "quantity_scale",
+            "fee_bps",
+            "min_stake",
+            "max_stake",
+            "max_trade_duration",
+            "active",
+            "calendar",
+            "feed_source",
+            "feed_params",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        params = data.get("feed_params")
+        if not isinstance(params, dict):
+            self.add_error("feed_params", "must be a JSON object")
+            return data
+        try:
+            source_build(
+                kind=data["feed_source"],
+                symbol=data["symbol"],
+                price_scale=data["price_scale"],
+                params=params,
+                seed=settings.FEED_SEED,
+            )
+        except SourceConfigError as exc:
+            self.add_error("feed_params", str(exc))
+        return data
 
 
 @admin.register(Instrument)
 class InstrumentAdmin(admin.ModelAdmin):
+    form = InstrumentAdminForm
     list_display = ["symbol", "name", "asset_class", "calendar", "feed_source", "fee_bps", "active"]
     list_filter = ["asset_class", "calendar", "active", "feed_source"]
     search_fields = ["symbol", "name"]
