@@ -182,7 +182,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a `status` field; name each choice set explicitly.
-    "ENUM_NAME_OVERRIDES": {"WithdrawalStatusEnum": "wallets.models.WithdrawalStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "WithdrawalStatusEnum": "wallets.models.WithdrawalStatus",
+        "TradeStatusEnum": "trading.models.TradeStatus",
+        "PlanStatusEnum": "trading.models.PlanStatus",
+    },
 }
 
 # --- Celery (https://docs.celeryq.dev/en/stable/userguide/configuration.html)

@@ -5,7 +5,7 @@ import os
 import uuid
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import CACHES, CHANNEL_LAYERS, REST_FRAMEWORK
+from config.settings.base import CACHES, CHANNEL_LAYERS, REST_FRAMEWORK, STATIC_ROOT
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -23,6 +23,10 @@ REST_FRAMEWORK = {
     },
 }
 LOGIN_FAILURE_LIMIT = 5
+
+# WhiteNoise warns on every request while STATIC_ROOT is missing; the e2e suite
+# fills it with collectstatic, the rest of the suite only needs it to exist.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # Pub/sub channels ignore the Redis database number, so each test run (and the
 # worker processes it starts, which inherit the environment) gets its own
