@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from realtime.models import Event
 from tests.e2e.conftest import login_session, shot
 from tests.factories import UserFactory
 from trading.models import Trade
@@ -113,7 +114,7 @@ def test_blocked_socket_falls_back_to_polling_and_back(stack, feed, page_factory
         live_routes.append(ws)
         ws.connect_to_server()
 
-    page.route_web_socket("**/ws/stream/", route)
+    page.route_web_socket(re.compile(r"/ws/stream/(\?.*)?$"), route)
     polls: list[str] = []
     page.on("request", lambda r: STATUS_API in r.url and polls.append(r.url))
 
@@ -158,6 +159,11 @@ def test_blocked_socket_falls_back_to_polling_and_back(stack, feed, page_factory
     expect(events.filter(has_text="Opened at")).to_have_count(1)
     seqs = [int(s) for s in events.evaluate_all("nodes => nodes.map(n => n.dataset.seq)")]
     assert seqs == sorted(set(seqs))  # each event once, in order
+    # It resumed through the URL (the server replays before any live event),
+    # from a seq it had handled before the block and before what it missed.
+    resumed_from = int(live_routes[-1].url.rsplit("?since=", 1)[1])
+    log = dict(Event.objects.filter(user=user).values_list("event", "seq"))
+    assert log["trade.queued"] <= resumed_from < log["trade.settled"]
     expect(page.locator(".toast", has_text="Trade settled")).to_have_count(1)
     page.wait_for_timeout(2500)  # a poll would have happened by now
     assert len(polls) == polls_before

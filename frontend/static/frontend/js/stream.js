@@ -7,9 +7,13 @@
 //   handled is kept in sessionStorage (per tab, per user), so moving from
 //   one page to another neither repeats a toast nor loses what happened in
 //   between: the new page resumes from the stored seq.
-// - After every reconnect it sends `resume {since: lastSeq}`; the server
-//   replays later events before live ones. Reconnects back off
-//   exponentially with full jitter (0.5 s doubling to 30 s).
+// - Every (re)connect asks for `/ws/stream/?since=<lastSeq>`: the server
+//   sends `hello`, replays every later event in order, then `resumed`, and
+//   only then live events, all inside its connect handler, so no live event
+//   can overtake the replay (a `resume` frame sent after `hello` could be
+//   overtaken, and the dedupe by seq would then drop the replayed ones).
+//   Reconnects back off exponentially with full jitter (0.5 s doubling to
+//   30 s).
 // - `resync_required` (the gap is beyond the server's retention) is passed
 //   on as a "resync" signal: page modules reload their state over REST.
 // - It sends `ping` every heartbeat interval the server announced in
@@ -55,7 +59,9 @@ class Stream {
     this.started = false;
     this.stopped = false;
     this.lastSeq = this.readSeq();
-    // Events that arrived before `hello`/`resumed` settled where we stand.
+    // The seq the current connection resumes from (null: starts live).
+    this.since = null;
+    // Live since `resumed` (or `hello` when there was nothing to resume).
     this.ready = false;
   }
 
@@ -119,13 +125,25 @@ class Stream {
 
   url() {
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${window.location.host}/ws/stream/`;
+    const query = this.since === null ? "" : `?since=${this.since}`;
+    return `${scheme}//${window.location.host}/ws/stream/${query}`;
+  }
+
+  /** Where this tab stands: the last seq it handled, else (first connection
+   * in this tab) the server's seq when the page was rendered, whose state
+   * the page shows; anything after it is replayed. */
+  resumePoint() {
+    if (this.lastSeq !== null) return this.lastSeq;
+    const rendered = document.body.dataset.lastSeq;
+    return rendered === undefined || rendered === "" ? null : Number(rendered);
   }
 
   connect() {
     if (this.stopped) return;
     this.setStatus(Status.CONNECTING);
     this.ready = false;
+    this.since = this.resumePoint();
+    if (this.since !== null) this.lastSeq = this.since;
     let socket;
     try {
       socket = new WebSocket(this.url());
@@ -229,7 +247,8 @@ class Stream {
       case "subscribed":
         break;
       case "error":
-        this.emit("error", frame);
+        // `since_ahead` is answered by the resync that onHello started.
+        if (frame.code !== "since_ahead") this.emit("error", frame);
         break;
       default:
         break;
@@ -246,29 +265,23 @@ class Stream {
     this.attempt = 0;
     this.emit("hello", frame);
 
-    if (this.lastSeq === null) {
-      // First connection in this tab: the page's own load is the starting
-      // state, and the server's seq at render time (data-last-seq) is where
-      // it stands; anything after it is replayed.
-      const rendered = document.body.dataset.lastSeq;
-      this.lastSeq = rendered === undefined || rendered === "" ? serverSeq : Number(rendered);
-    }
-    if (this.lastSeq > serverSeq) {
-      // The server's log is behind what this tab saw (it was reset): start
-      // again from where it is and let the page reload its state.
+    if (this.since === null) {
+      // Nothing to resume from: the stream starts live at the server's seq.
+      this.storeSeq(serverSeq);
+      this.becomeLive();
+    } else if (this.since > serverSeq) {
+      // The server's log is behind what this tab saw (it was reset; the
+      // server also answers `since_ahead`): start again from where it is
+      // and let the page reload its state.
       this.storeSeq(serverSeq);
       this.becomeLive();
       this.emit("resync", frame);
-    } else if (this.lastSeq === serverSeq) {
-      this.storeSeq(serverSeq);
-      this.becomeLive();
-    } else {
-      // Missed events: ask for them; `resumed` or `resync_required` ends it.
-      this.send({ type: "resume", since: this.lastSeq });
     }
+    // Otherwise the replay follows, ended by `resumed` (or `resync_required`).
   }
 
   becomeLive() {
+    if (this.ready) return;
     this.ready = true;
     this.setStatus(Status.LIVE);
     if (this.symbols.size) this.send({ type: "subscribe", symbols: [...this.symbols] });
