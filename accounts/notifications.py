@@ -1,6 +1,6 @@
 """Notification preferences and the email channel.
 
-Writers of settlement and maturity (trading services) call `notify_email`
+Writers of settlement and maturity (trading services) call `notify_emails`
 inside their transaction; the mail is sent only after that transaction
 commits (a rolled-back settlement sends nothing), only if the user left that
 email kind on and has an address. A mail server fault is logged and never
@@ -12,11 +12,13 @@ renders the preference into the page); this module only stores them.
 """
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 
 from accounts.models import NotificationPreference
@@ -54,26 +56,60 @@ def notification_preference_update(
     return preference
 
 
-def _send(*, to: str, subject: str, body: str, user_id: int, kind: EmailKind) -> None:
+@dataclass(frozen=True, slots=True)
+class Mail:
+    user_id: int
+    subject: str
+    body: str
+
+
+def _send(*, mails: list[tuple[str, Mail]], kind: EmailKind) -> None:
+    """One connection for the lot; each mail's fault is logged on its own."""
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False)
+        connection = get_connection(fail_silently=False)
+        connection.open()
     except Exception:  # any backend fault: logged, never raised into the caller
-        logger.exception("notification email %s to user %s failed", kind, user_id)
+        logger.exception("notification email %s: no mail connection", kind)
+        return
+    try:
+        for address, mail in mails:
+            message = EmailMessage(
+                mail.subject, mail.body, settings.DEFAULT_FROM_EMAIL, [address], connection=connection
+            )
+            try:
+                message.send()
+            except Exception:
+                logger.exception("notification email %s to user %s failed", kind, mail.user_id)
+    finally:
+        connection.close()
+
+
+def notify_emails(*, kind: EmailKind | str, mails: Sequence[Mail]) -> int:
+    """Email each user after the current transaction commits, if they want
+    that kind of mail and have an address. Two queries however many mails
+    (settlement runs in batches). Returns how many were scheduled. Safe to
+    call outside a transaction (the mails then go at once)."""
+    kind = EmailKind(kind)
+    user_ids = {mail.user_id for mail in mails}
+    if not user_ids:
+        return 0
+    declined = set(
+        NotificationPreference.objects.filter(user_id__in=user_ids, **{_KIND_FIELD[kind]: False}).values_list(
+            "user_id", flat=True
+        )
+    )
+    addresses = dict(
+        get_user_model()
+        .objects.filter(pk__in=user_ids - declined)
+        .exclude(email="")
+        .values_list("pk", "email")
+    )
+    wanted = [(addresses[mail.user_id], mail) for mail in mails if mail.user_id in addresses]
+    if wanted:
+        transaction.on_commit(lambda: _send(mails=wanted, kind=kind), robust=True)
+    return len(wanted)
 
 
 def notify_email(*, user_id: int, kind: EmailKind | str, subject: str, body: str) -> bool:
-    """Email the user after the current transaction commits, if they want it.
-
-    Returns whether a mail was scheduled. Safe to call outside a transaction
-    (the mail then goes at once)."""
-    kind = EmailKind(kind)
-    preference = notification_preference_get(user_id=user_id)
-    if not getattr(preference, _KIND_FIELD[kind]):
-        return False
-    address = get_user_model().objects.filter(pk=user_id).values_list("email", flat=True).first()
-    if not address:
-        return False
-    transaction.on_commit(
-        lambda: _send(to=address, subject=subject, body=body, user_id=user_id, kind=kind), robust=True
-    )
-    return True
+    """One mail: `notify_emails` for a single user."""
+    return notify_emails(kind=kind, mails=[Mail(user_id=user_id, subject=subject, body=body)]) == 1

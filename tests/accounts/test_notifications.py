@@ -2,6 +2,7 @@
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 
 from accounts.models import NotificationPreference
@@ -83,9 +84,6 @@ def test_unknown_kind_is_refused(user):
         notify_email(user_id=user.pk, kind="weekly", subject="s", body="b")
 
 
-class BrokenBackend:
-    def __init__(self, *args, **kwargs):
-        pass
-
+class BrokenBackend(BaseEmailBackend):
     def send_messages(self, messages):
         raise ConnectionRefusedError("smtp down")

@@ -24,6 +24,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.notifications import EmailKind, notify_emails
 from config.errors import IdempotencyMismatch, NotFound
 from realtime.publish import publish
 from realtime.schemas import PLAN_MATURED, PLAN_STARTED
@@ -39,6 +40,7 @@ from trading.models import (
     TradeSource,
     TradeStatus,
 )
+from trading.notifications import plan_matured_mail
 from trading.plans.serializers import plan_data
 from trading.prices import price_latest
 from trading.strategies import strategy_signal
@@ -241,6 +243,8 @@ def _plan_end(*, plan_id: int, user: AbstractBaseUser | None, status: str, reaso
         plan.ended_at = now
         plan.save()
         publish(user_id=plan.user_id, event=PLAN_MATURED, data=plan_data(plan))
+        if status == PlanStatus.MATURED:  # a cancelled plan was the user's own doing
+            notify_emails(kind=EmailKind.MATURITY, mails=[plan_matured_mail(plan)])
         return plan
 
 

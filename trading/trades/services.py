@@ -33,6 +33,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.notifications import EmailKind, notify_emails
 from config.errors import DomainError, IdempotencyMismatch, NotFound
 from realtime.publish import publish
 from realtime.schemas import (
@@ -49,6 +50,7 @@ from trading.calendars import market_is_open
 from trading.faults import fault_point
 from trading.locks import trade_lock, user_trading_slot_lock
 from trading.models import CloseReason, Instrument, Plan, Trade, TradeSide, TradeSource, TradeStatus
+from trading.notifications import trade_settled_mail
 from trading.prices import price_latest
 from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
 from trading.trades.inputs import parse_duration, parse_price
@@ -495,6 +497,8 @@ def trade_settle_locked(
     _mark_settled(trade, result, reason=reason, at=at)
     trade.save()
     _publish(trade, TRADE_SETTLED)
+    if plan is None:  # a plan's trades are summed up in its maturity mail
+        notify_emails(kind=EmailKind.SETTLEMENT, mails=[trade_settled_mail(trade)])
     return trade
 
 
@@ -571,6 +575,7 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
     _settled_update(orders=orders, now=now)
     for order in orders:
         _publish(order.trade, TRADE_SETTLED)
+    notify_emails(kind=EmailKind.SETTLEMENT, mails=[trade_settled_mail(o.trade) for o in orders])
 
 
 def trade_close(*, user: AbstractBaseUser, trade_id: int) -> Trade:

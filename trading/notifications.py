@@ -1,0 +1,63 @@
+"""The settlement and maturity emails: what they say.
+
+`accounts.notifications.notify_emails` decides whether each goes (the user's
+switch, an address) and sends after the writer's transaction commits. Plan
+trades get no mail of their own: the plan's maturity mail sums them up, so a
+plan does not fill an inbox with one mail per trade.
+"""
+
+from django.conf import settings
+from django.urls import reverse
+
+from accounts.notifications import Mail
+from trading.models import Plan, Trade
+
+
+def _signed(amount: object) -> str:
+    text = str(amount)
+    return text if text.startswith("-") else f"+{text}"
+
+
+def trade_settled_mail(trade: Trade) -> Mail:
+    symbol = trade.instrument.symbol
+    returned = trade.stake + (trade.pnl or 0) - (trade.fee or 0)
+    link = settings.PUBLIC_URL + reverse("trade-detail", args=[trade.pk])
+    body = "\n".join(
+        [
+            f"Your {trade.side} trade #{trade.pk} on {symbol} has settled.",
+            "",
+            f"Reason:       {trade.get_close_reason_display()}",
+            f"Stake:        {trade.stake} {trade.currency}",
+            f"Entry price:  {trade.entry_price}",
+            f"Exit price:   {trade.exit_price}",
+            f"Profit/loss:  {_signed(trade.pnl)} {trade.currency}",
+            f"Fees:         {trade.fee} {trade.currency}",
+            f"Net result:   {_signed(returned - trade.stake)} {trade.currency}",
+            "",
+            "Paper trading: prices are recorded market prices; no real money moved.",
+            f"Details: {link}",
+            f"Email settings: {settings.PUBLIC_URL}{reverse('notification-settings')}",
+        ]
+    )
+    subject = f"Trade #{trade.pk} settled: {symbol} {_signed(trade.pnl)} {trade.currency}"
+    return Mail(user_id=trade.user_id, subject=subject, body=body)
+
+
+def plan_matured_mail(plan: Plan) -> Mail:
+    symbol = plan.instrument.symbol
+    body = "\n".join(
+        [
+            f"Your {plan.get_strategy_display()} plan #{plan.pk} on {symbol} has matured.",
+            "",
+            f"Principal:     {plan.principal} {plan.currency}",
+            f"Realised P&L:  {_signed(plan.realised_pnl)} {plan.currency}",
+            f"Fees:          {plan.fees} {plan.currency}",
+            f"Returned:      {plan.returned} {plan.currency} (now available in your wallet)",
+            "",
+            "Paper trading: every result comes from recorded market prices.",
+            f"Plans: {settings.PUBLIC_URL}{reverse('plans')}",
+            f"Email settings: {settings.PUBLIC_URL}{reverse('notification-settings')}",
+        ]
+    )
+    subject = f"Plan #{plan.pk} matured: {symbol} {_signed(plan.realised_pnl)} {plan.currency}"
+    return Mail(user_id=plan.user_id, subject=subject, body=body)
