@@ -16,7 +16,7 @@ from tests.trading.feed_process import cache_at, feed_start, free_port, redis_st
 from trading.models import PriceTick
 from trading.prices import LATEST_KEY
 
-pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
 KEY = LATEST_KEY.format(symbol="BTC-USD")
 

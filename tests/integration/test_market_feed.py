@@ -16,7 +16,7 @@ from trading.feed.rollup import bars_rollup
 from trading.models import Bar, HourBar, PriceTick
 from trading.prices import price_at, price_latest
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 SECONDS = 4
 MAX_RATE = 2
