@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -26,7 +25,9 @@ __all__ = [
 ]
 
 
-@extend_schema_field(OpenApiTypes.DECIMAL)
+# A decimal string, as DRF's DecimalField is documented: clients must not read
+# money into a binary float.
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"})
 class AmountOutField(serializers.Field):
     """A stored amount shown at its currency's scale (`currency_source` on the same object)."""
 
