@@ -15,6 +15,8 @@ service keeps the project's one lock order.
 """
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -38,6 +40,38 @@ INSERT INTO realtime_event (user_id, seq, event, data, created_at)
 SELECT %(user_id)s, counter.last_seq, %(event)s, %(data)s::jsonb, %(created_at)s FROM counter
 RETURNING id, seq
 """
+
+
+# The same for a batch (settlement): every user's counter is bumped by the
+# number of its events, in user id order (one lock order between batches),
+# and each user's events are numbered below the new value in input order.
+_INSERT_MANY_SQL = """
+WITH input AS (
+    SELECT * FROM unnest(%(user_ids)s::bigint[], %(events)s::text[], %(datas)s::jsonb[],
+                         %(ords)s::int[]) AS i(user_id, event, data, ord)
+), counts AS (
+    SELECT user_id, count(*) AS n FROM input GROUP BY user_id
+), counter AS (
+    INSERT INTO realtime_eventcounter (user_id, last_seq)
+    SELECT user_id, n FROM counts ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE SET last_seq = realtime_eventcounter.last_seq + EXCLUDED.last_seq
+    RETURNING user_id, last_seq
+)
+INSERT INTO realtime_event (user_id, seq, event, data, created_at)
+SELECT i.user_id,
+       c.last_seq - count(*) OVER w + row_number() OVER (w ORDER BY i.ord),
+       i.event, i.data, %(created_at)s
+  FROM input i JOIN counter c USING (user_id)
+WINDOW w AS (PARTITION BY i.user_id)
+RETURNING id, user_id, seq
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    user_id: int
+    event: str
+    data: dict[str, Any]
 
 
 def event_message(event: Event) -> dict[str, Any]:
@@ -93,3 +127,55 @@ def publish(*, user_id: int, event: str, data: dict[str, Any]) -> Event:
     group = user_group(user_id)
     transaction.on_commit(lambda: layer_group_send(group=group, message=message, wait=False))
     return row
+
+
+def publish_many(publications: Sequence[Publication]) -> list[Event]:
+    """`publish` for many events in one statement (settlement batches):
+    the same validation, numbering and after-commit sending, in input order
+    (each user's events get consecutive seqs in the order given)."""
+    if not connection.in_atomic_block:
+        raise PublishOutsideTransaction("publish_many() must be called inside transaction.atomic()")
+    if not publications:
+        return []
+    payloads = [event_data_validate(event=p.event, data=p.data) for p in publications]
+    created_at = timezone.now()
+    params: dict[str, Any] = {
+        "user_ids": [p.user_id for p in publications],
+        "events": [p.event for p in publications],
+        "datas": [json.dumps(data) for data in payloads],
+        "ords": list(range(len(publications))),
+        "created_at": created_at,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_MANY_SQL, params)
+        rows = cursor.fetchall()
+    # Match rows to inputs by (user, seq): a user's seqs rise in input order.
+    ids: dict[tuple[int, int], int] = {(user_id, seq): pk for pk, user_id, seq in rows}
+    seqs: dict[int, list[int]] = {}
+    for user_id, seq in sorted(ids):
+        seqs.setdefault(user_id, []).append(seq)
+    taken: dict[int, int] = {}
+    events = []
+    for publication, data in zip(publications, payloads, strict=True):
+        index = taken.get(publication.user_id, 0)
+        taken[publication.user_id] = index + 1
+        seq = seqs[publication.user_id][index]
+        event = Event(
+            id=ids[(publication.user_id, seq)],
+            user_id=publication.user_id,
+            seq=seq,
+            event=publication.event,
+            data=data,
+            created_at=created_at,
+        )
+        event._state.adding = False
+        event._state.db = connection.alias
+        events.append(event)
+    messages = [(user_group(e.user_id), event_message(e)) for e in events]
+
+    def send() -> None:
+        for group, message in messages:
+            layer_group_send(group=group, message=message, wait=False)
+
+    transaction.on_commit(send)
+    return events

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from realtime.errors import EventInvalid, PublishOutsideTransaction
 from realtime.models import Event, EventCounter
-from realtime.publish import publish
+from realtime.publish import Publication, publish, publish_many
 from realtime.schemas import notification_data
 
 
@@ -82,6 +82,78 @@ async def test_events_are_sent_after_commit_in_order_and_not_on_rollback(user):
     assert [m["data"]["title"] for m in received] == ["n1", "n2", "n3", "n4", "n5"]
     assert all(m["type"] == "event.message" and m["event"] == "notification" for m in received)
     # Nothing else (the rolled-back event) is on the channel.
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(layer.receive(channel), 0.5)
+    await layer.group_discard(f"user.{user.id}", channel)
+
+
+def test_publish_many_numbers_each_users_events_after_their_last_in_input_order(user, other_user):
+    with transaction.atomic():
+        publish(user_id=user.id, event="notification", data=_note(0))
+    with transaction.atomic():
+        events = publish_many(
+            [
+                Publication(user.id, "notification", _note(1)),
+                Publication(other_user.id, "notification", _note(1)),
+                Publication(user.id, "notification", _note(2)),
+                Publication(user.id, "notification", _note(3)),
+            ]
+        )
+        after = publish(user_id=other_user.id, event="notification", data=_note(2))
+    assert [(e.user_id, e.seq, e.data["title"]) for e in events] == [
+        (user.id, 2, "n1"),
+        (other_user.id, 1, "n1"),
+        (user.id, 3, "n2"),
+        (user.id, 4, "n3"),
+    ]
+    assert after.seq == 2
+    stored = list(Event.objects.order_by("user_id", "seq").values_list("user_id", "seq", "data__title", "id"))
+    assert [row[:3] for row in stored] == [
+        (user.id, 1, "n0"),
+        (user.id, 2, "n1"),
+        (user.id, 3, "n2"),
+        (user.id, 4, "n3"),
+        (other_user.id, 1, "n1"),
+        (other_user.id, 2, "n2"),
+    ]
+    # Each returned event is the stored row of that user and seq.
+    ids = {(row[0], row[1]): row[3] for row in stored}
+    assert [e.id for e in events] == [ids[(e.user_id, e.seq)] for e in events]
+    assert EventCounter.objects.get(user=user).last_seq == 4
+
+
+def test_publish_many_validates_everything_before_writing(user):
+    with pytest.raises(EventInvalid), transaction.atomic():
+        publish_many(
+            [
+                Publication(user.id, "notification", _note(1)),
+                Publication(user.id, "notification", {"title": "no body"}),
+            ]
+        )
+    assert not Event.objects.exists()
+    assert not EventCounter.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_publish_many_sends_after_commit_in_order_and_not_on_rollback(user, other_user):
+    layer, channel = await _listen(f"user.{user.id}")
+
+    def work():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            publish_many([Publication(user.id, "notification", _note(0))])
+            raise RuntimeError("rollback")
+        with transaction.atomic():
+            publish_many(
+                [
+                    Publication(uid, "notification", _note(n))
+                    for n in range(1, 4)
+                    for uid in (user.id, other_user.id)
+                ]
+            )
+
+    await database_sync_to_async(work)()
+    received = [await asyncio.wait_for(layer.receive(channel), 5) for _ in range(3)]
+    assert [(m["seq"], m["data"]["title"]) for m in received] == [(1, "n1"), (2, "n2"), (3, "n3")]
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(layer.receive(channel), 0.5)
     await layer.group_discard(f"user.{user.id}", channel)

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from accounts.notifications import EmailKind, notify_emails
 from config.errors import DomainError, IdempotencyMismatch, NotFound
-from realtime.publish import publish
+from realtime.publish import Publication, publish, publish_many
 from realtime.schemas import (
     TRADE_CANCELLED,
     TRADE_FAILED,
@@ -573,8 +573,7 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
         _mark_settled(order.trade, result, reason=order.reason, at=order.at)
         order.trade.updated_at = now
     _settled_update(orders=orders, now=now)
-    for order in orders:
-        _publish(order.trade, TRADE_SETTLED)
+    publish_many([Publication(o.trade.user_id, TRADE_SETTLED, trade_data(o.trade)) for o in orders])
     notify_emails(kind=EmailKind.SETTLEMENT, mails=[trade_settled_mail(o.trade) for o in orders])
 
 
