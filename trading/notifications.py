@@ -6,6 +6,8 @@ trades get no mail of their own: the plan's maturity mail sums them up, so a
 plan does not fill an inbox with one mail per trade.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.urls import reverse
 
@@ -18,18 +20,23 @@ def _signed(amount: object) -> str:
     return text if text.startswith("-") else f"+{text}"
 
 
+def _at(price: Decimal | None, quantum: Decimal) -> str:
+    return "-" if price is None else str(price.quantize(quantum))
+
+
 def trade_settled_mail(trade: Trade) -> Mail:
     symbol = trade.instrument.symbol
     returned = trade.stake + (trade.pnl or 0) - (trade.fee or 0)
     link = settings.PUBLIC_URL + reverse("trade-detail", args=[trade.pk])
+    quantum = trade.instrument.price_quantum  # prices are stored at 8 places
     body = "\n".join(
         [
             f"Your {trade.side} trade #{trade.pk} on {symbol} has settled.",
             "",
             f"Reason:       {trade.get_close_reason_display()}",
             f"Stake:        {trade.stake} {trade.currency}",
-            f"Entry price:  {trade.entry_price}",
-            f"Exit price:   {trade.exit_price}",
+            f"Entry price:  {_at(trade.entry_price, quantum)}",
+            f"Exit price:   {_at(trade.exit_price, quantum)}",
             f"Profit/loss:  {_signed(trade.pnl)} {trade.currency}",
             f"Fees:         {trade.fee} {trade.currency}",
             f"Net result:   {_signed(returned - trade.stake)} {trade.currency}",

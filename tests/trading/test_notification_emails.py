@@ -59,7 +59,8 @@ def test_settlement_at_expiry_mails_the_result_after_commit(
     assert set(by_address) == {user.email, other_user.email}
     message = by_address[user.email]
     assert message.subject == f"Trade #{mine.pk} settled: EML-USD +15.00 USD"
-    assert "Exit price:   101.50" in message.body
+    assert "Entry price:  100.00\n" in message.body  # at the instrument's scale
+    assert "Exit price:   101.50\n" in message.body
     assert "Fees:         2.00 USD" in message.body
     assert "Net result:   +13.00 USD" in message.body
     assert f"/trades/{mine.pk}/" in message.body
