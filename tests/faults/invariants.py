@@ -7,23 +7,71 @@ trade, that its money, its state and its events agree.
 - per trade: the stake it holds in `reserved` (entries referencing
   `trade:<id>`) is the stake while open and zero otherwise (never "open and
   failed"; plan trades are funded from their plan's reserve instead); each
-  kind of ledger transaction at most once for it; it has exactly one `trade.opened` event if it
-  ever opened and exactly one `trade.settled` event if it settled;
+  kind of ledger transaction at most once for it;
+- the whole stored event stream (`assert_event_stream`): each user's seqs
+  are 1..N without a gap or a repeat, N being the user's counter; each
+  trade's events, in seq order, follow its life
+  `queued retrying* (opened settled? | rejected | failed | cancelled)?`
+  (a plan trade has no `trade.queued`: it is created and opened in one
+  step), so never opened and then rejected or failed, and at most one
+  terminal event; retry attempts strictly increase; every event's data
+  carries the state it announces; and the last event says the trade's
+  final state in the database (`failed` means a `trade.failed` and no
+  `trade.opened`, `open` means one `trade.opened` and no terminal event);
+- every user's stream read back through the resume path a polling or
+  reconnecting client uses (`GET /api/v1/events/?since=`, paginated with a
+  small page) gives each stored event exactly once, in order, equal to the
+  stored row (`assert_events_resumable`);
 - no duplicate trade: one row per (user, idempotency key) and as many rows
   as the test requested.
+
+`assert_trades_consistent` runs all of these but the ledger check, which
+each test calls too.
 """
 
-from collections import Counter
+import re
+from collections import Counter, defaultdict
 from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Sum
+from rest_framework.test import APIClient
 
-from realtime.models import Event
+from realtime.models import Event, EventCounter
 from tests.trading.trades_support import assert_ledger_invariants
 from trading.models import Trade, TradeStatus
 from wallets.models import Entry, LedgerTransaction
 
-__all__ = ["assert_ledger_invariants", "assert_trades_consistent", "event_counts"]
+__all__ = [
+    "assert_event_stream",
+    "assert_events_resumable",
+    "assert_ledger_invariants",
+    "assert_trades_consistent",
+    "event_counts",
+]
+
+# Each trade event, the one-letter code of its life pattern and the status its data must carry.
+_TRADE_EVENTS = {
+    "trade.queued": ("q", TradeStatus.QUEUED),
+    "trade.retrying": ("r", TradeStatus.QUEUED),
+    "trade.opened": ("o", TradeStatus.OPEN),
+    "trade.settled": ("s", TradeStatus.SETTLED),
+    "trade.rejected": ("j", TradeStatus.REJECTED),
+    "trade.failed": ("f", TradeStatus.FAILED),
+    "trade.cancelled": ("c", TradeStatus.CANCELLED),
+}
+_LIFE = re.compile(r"q?r*(os?|j|f|c)?")
+# The codes the last event of a trade in each final status may have.
+_LAST = {
+    TradeStatus.QUEUED: "qr",
+    TradeStatus.OPEN: "o",
+    TradeStatus.SETTLED: "s",
+    TradeStatus.REJECTED: "j",
+    TradeStatus.FAILED: "f",
+    TradeStatus.CANCELLED: "c",
+}
+RESUME_PAGE = 7  # small, so every stream crosses page boundaries
 
 
 def event_counts(name: str) -> Counter[int]:
@@ -32,14 +80,70 @@ def event_counts(name: str) -> Counter[int]:
     return Counter(int(data["id"]) for data in rows)
 
 
+def assert_event_stream(trades: list[Trade]) -> None:
+    """The stored stream of every user, and each trade's life in it (module docstring)."""
+    counters = dict(EventCounter.objects.values_list("user_id", "last_seq"))
+    seqs: dict[int, list[int]] = defaultdict(list)
+    lives: dict[int, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for user_id, seq, name, data in Event.objects.order_by("user_id", "seq").values_list(
+        "user_id", "seq", "event", "data"
+    ):
+        seqs[user_id].append(seq)
+        if name in _TRADE_EVENTS:
+            lives[int(data["id"])].append((name, data))
+    for user_id in set(counters) | set(seqs):
+        last = counters.get(user_id, 0)
+        assert seqs[user_id] == list(range(1, last + 1)), (user_id, last, seqs[user_id])
+
+    known = {t.pk: t for t in trades}
+    assert set(lives) <= set(known), f"events of trades that do not exist: {set(lives) - set(known)}"
+    for trade in trades:
+        life = lives.get(trade.pk, [])
+        codes = "".join(_TRADE_EVENTS[name][0] for name, _ in life)
+        where = (trade.pk, trade.status, codes)
+        assert _LIFE.fullmatch(codes), where
+        assert codes.count("q") == (0 if trade.plan_id is not None else 1), where
+        # Every trade has an event: its request (`trade.queued`) or a plan's open or refusal.
+        assert codes and codes[-1] in _LAST[trade.status], where
+        for name, data in life:
+            assert data["status"] == _TRADE_EVENTS[name][1], (*where, name, data["status"])
+        attempts = [data["attempts"] for name, data in life if name == "trade.retrying"]
+        assert attempts == sorted(set(attempts)), (*where, attempts)
+        if life:
+            # The last event is the full current object: the final state, as stored.
+            final = life[-1][1]
+            assert (final["status"], final["attempts"]) == (trade.status, trade.attempts), (*where, final)
+
+
+def assert_events_resumable() -> None:
+    """Every user's events through `GET /api/v1/events/?since=`, page by page,
+    as a client resuming from 0 gets them: each stored event once, in order."""
+    client = APIClient()
+    for user in get_user_model().objects.filter(pk__in=EventCounter.objects.values("user_id")):
+        client.force_authenticate(user)
+        stored = [(e.seq, e.event, e.data) for e in Event.objects.filter(user_id=user.pk).order_by("seq")]
+        received: list[tuple[int, str, Any]] = []
+        since, pages = 0, 0
+        while True:
+            response = client.get("/api/v1/events/", {"since": since, "limit": RESUME_PAGE})
+            assert response.status_code == 200, (user.pk, since, response.content)
+            body = response.json()
+            received += [(f["seq"], f["event"], f["data"]) for f in body["events"]]
+            since, pages = body["next_since"], pages + 1
+            assert pages <= len(stored) // RESUME_PAGE + 1, "paging does not end"
+            if not body["has_more"]:
+                break
+        assert body["last_seq"] == (stored[-1][0] if stored else 0), user.pk
+        assert received == stored, user.pk
+    client.force_authenticate(None)
+
+
 def assert_trades_consistent(*, expected_count: int | None = None) -> list[Trade]:
     trades = list(Trade.objects.order_by("pk"))
     if expected_count is not None:
         assert len(trades) == expected_count, f"{len(trades)} trades, expected {expected_count}"
     keys = Counter((t.user_id, t.idempotency_key) for t in trades)
     assert max(keys.values(), default=1) == 1, "a duplicate trade"
-    opened = event_counts("trade.opened")
-    settled = event_counts("trade.settled")
     for trade in trades:
         reference = f"trade:{trade.pk}"
         held = Entry.objects.filter(
@@ -48,12 +152,12 @@ def assert_trades_consistent(*, expected_count: int | None = None) -> list[Trade
         kinds = Counter(LedgerTransaction.objects.filter(reference=reference).values_list("kind", flat=True))
         assert max(kinds.values(), default=1) == 1, (trade.pk, kinds)
         ever_opened = trade.status in (TradeStatus.OPEN, TradeStatus.SETTLED)
-        assert opened[trade.pk] == (1 if ever_opened else 0), (trade.pk, trade.status, opened[trade.pk])
         if trade.plan_id is None:
             # A plan trade is funded from its plan's reserve, not from available.
             assert held == (trade.stake if trade.status == TradeStatus.OPEN else 0), (trade.pk, held)
             assert kinds["reserve"] == (1 if ever_opened else 0), (trade.pk, trade.status, kinds)
         is_settled = trade.status == TradeStatus.SETTLED
-        assert settled[trade.pk] == (1 if is_settled else 0), (trade.pk, settled[trade.pk])
         assert kinds["settle"] == (1 if is_settled else 0), (trade.pk, kinds)
+    assert_event_stream(trades)
+    assert_events_resumable()
     return trades
