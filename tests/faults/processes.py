@@ -4,13 +4,16 @@ choosing and this run's channel/cache prefix. Each is started in its own
 process group so a test can SIGKILL the whole worker (parent and pool
 children) and so nothing outlives the test."""
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import redis
 from django.conf import settings
 
 from tests.trading.feed_process import free_port, redis_start, stop, wait_for
@@ -20,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 __all__ = [
     "beat_start",
+    "broker_unacked_ages",
     "child_env",
     "database_url",
     "free_port",
@@ -28,6 +32,7 @@ __all__ = [
     "redis_start",
     "stop",
     "wait_for",
+    "wait_redelivery_due",
     "web_start",
     "worker_start",
 ]
@@ -153,3 +158,35 @@ def group_stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def broker_unacked_ages(queue: str, broker_url: str | None = None) -> list[float]:
+    """Seconds since each message of `queue` was delivered and not acknowledged
+    (kombu's Redis transport keeps them in the `unacked` hash, delivery time in
+    `unacked_index`, until the worker acks or the message is restored)."""
+    client = redis.Redis.from_url(broker_url or settings.CELERY_BROKER_URL)
+    try:
+        ages = []
+        now = time.time()
+        for tag, payload in client.hgetall("unacked").items():
+            _message, exchange, routing_key = json.loads(payload)
+            if queue in (exchange, routing_key):
+                score = client.zscore("unacked_index", tag)
+                if score is not None:
+                    ages.append(now - score)
+        return ages
+    finally:
+        client.close()
+
+
+def wait_redelivery_due(queue: str, *, visibility_timeout: float, timeout: float = 60) -> int:
+    """Wait until every unacknowledged message of `queue` (a killed worker's)
+    is older than the visibility timeout, so the next worker's start-up
+    restore gives it back at once; returns how many there are (at least one:
+    the kill left its message unacknowledged)."""
+
+    def due() -> int | None:
+        ages = broker_unacked_ages(queue)
+        return len(ages) if ages and min(ages) > visibility_timeout else None
+
+    return int(wait_for(due, timeout=timeout, what=f"the unacknowledged messages of {queue} to be due"))

@@ -1,9 +1,7 @@
 """SIGKILL a Celery worker in the middle of `process_completed_trades`, and in
-the middle of a burst of `initiate_manual_trade` runs.
-
-(SIGKILL inside `trade_open`'s transaction at a fixed fault point is covered
-by tests/integration/test_trade_worker.py; these kill at points the code
-does not choose.)
+the middle of `initiate_manual_trade` during a burst of initiations. Each
+kill is made to land inside the task's open database transaction, and the
+test checks that it did before killing.
 
 Settlement: 20 open trades past expiry, 10 of user A then 10 of user B, are
 settled in batches of 7 (one transaction per batch). The test holds B's
@@ -11,9 +9,23 @@ ledger account rows locked, so the worker settles batch 1 (A1..A7), commits,
 then settles A8..A10 inside batch 2 and blocks on B's first trade: it is
 killed there, mid-transaction, guaranteed. Then a fresh worker settles
 everything: each trade exactly once, to the cent.
+
+Initiation: 40 trades of 4 users are requested; once 3 are open, the fault
+point `trade_open.reserved` (trading/faults.py, as
+tests/integration/test_trade_worker.py uses it) is armed to sleep, so the
+next `initiate_manual_trade` stops inside `trade_open`'s transaction after
+the stake was reserved and before the trade row is saved. The test waits
+until it is there (the point was hit and that trade's row is locked by
+another session) and SIGKILLs the worker. The transaction never commits:
+that trade is still queued, nothing of it reserved. A fresh worker gets the
+unacknowledged messages back and opens every trade exactly once.
+
+Instead of sleeping "long enough" before the fresh worker starts, the test
+polls the broker until the killed worker's unacknowledged messages are
+older than the visibility timeout (3 s here), so the fresh worker's
+start-up restore redelivers them at once.
 """
 
-import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -26,16 +38,19 @@ from django.utils import timezone
 from config.celery_app import app
 from tests.factories import UserFactory
 from tests.faults.invariants import assert_ledger_invariants, assert_trades_consistent
-from tests.faults.processes import database_url, wait_for
+from tests.faults.processes import database_url, wait_for, wait_redelivery_due
 from tests.trading.trades_support import balance, fund, make_instrument, quote, tick
+from trading.faults import fault_arm, fault_disarm, fault_hits
 from trading.models import Trade, TradeStatus
 from trading.prices import price_recorded_mark
 from trading.trades.services import trade_open, trade_request
+from wallets.models import LedgerTransaction
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
 D = Decimal
 SETTLE = "trading.tasks.process_completed_trades"
+VISIBILITY = 3
 
 
 def _open(user, inst, n):
@@ -61,6 +76,18 @@ def _worker_waiting_on_a_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
+def _queued_rows_locked() -> list[int]:
+    """Queued trades whose row another session holds (a worker inside `trade_open`)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM trading_trade WHERE status = 'queued' ORDER BY id")
+        queued = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT id FROM trading_trade WHERE status = 'queued' ORDER BY id FOR UPDATE SKIP LOCKED"
+        )
+        free = {row[0] for row in cursor.fetchall()}
+    return [pk for pk in queued if pk not in free]
+
+
 def test_worker_killed_mid_settlement_batch_settles_each_trade_once(processes):
     inst = make_instrument("KIL-USD", fee_bps=10, price_scale=2)
     quote(inst, "100.00")
@@ -77,7 +104,7 @@ def test_worker_killed_mid_settlement_batch_settles_each_trade_once(processes):
 
     blocker = _lock_accounts_of(b)
     try:
-        env = {"SETTLEMENT_BATCH_SIZE": "7", "CELERY_VISIBILITY_TIMEOUT": "3"}
+        env = {"SETTLEMENT_BATCH_SIZE": "7", "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY)}
         first = processes.worker(**env)
         app.send_task(SETTLE, queue=processes.queue)
         wait_for(_worker_waiting_on_a_lock, timeout=90, what="the worker to block inside batch 2")
@@ -92,7 +119,7 @@ def test_worker_killed_mid_settlement_batch_settles_each_trade_once(processes):
     assert_ledger_invariants()
     assert_trades_consistent(expected_count=20)
 
-    time.sleep(4)  # past the visibility timeout: the killed run's message is given back
+    assert wait_redelivery_due(processes.queue, visibility_timeout=VISIBILITY) == 1
     processes.worker(**env)
     app.send_task(SETTLE, queue=processes.queue)
     wait_for(
@@ -114,7 +141,7 @@ def test_worker_killed_during_a_burst_of_initiations_opens_each_trade_once(proce
     users = [UserFactory() for _ in range(4)]
     for user in users:
         fund(user, "1000.00")
-    env = {"CELERY_VISIBILITY_TIMEOUT": "3"}
+    env = {"CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY)}
     first = processes.worker(**env)
     ids = [
         trade_request(
@@ -124,18 +151,29 @@ def test_worker_killed_during_a_burst_of_initiations_opens_each_trade_once(proce
         for _ in range(10)
     ]
 
-    # Kill wherever the worker is once it has opened a few (not all) of them.
     def some_open() -> bool:
         quote(inst, "100.00")  # fresh, however slowly the worker starts
         return Trade.objects.filter(status=TradeStatus.OPEN).count() >= 3
 
     wait_for(some_open, timeout=90, what=f"some trades open\n{processes.log_tail()}")
+    # The next open stops inside its transaction, the stake reserved, the row not yet saved.
+    fault_arm("trade_open.reserved", sleep_seconds=120)
+    wait_for(lambda: fault_hits("trade_open.reserved") >= 1, timeout=60, what="the worker inside an open")
+    (inside,) = wait_for(_queued_rows_locked, timeout=10, what="the opening trade's row locked")
+    opened_before = Trade.objects.filter(status=TradeStatus.OPEN).count()
     processes.kill(first)
+    fault_disarm("trade_open.reserved")
+
+    # The open that was killed never committed: the trade is queued and holds nothing.
+    killed = Trade.objects.get(pk=inside)
+    assert (killed.status, killed.attempts) == (TradeStatus.QUEUED, 0)
+    assert not LedgerTransaction.objects.filter(reference=f"trade:{inside}").exists()
+    assert Trade.objects.filter(status=TradeStatus.OPEN).count() == opened_before
     assert_ledger_invariants()
     assert_trades_consistent(expected_count=40)
 
     quote(inst, "100.00")
-    time.sleep(4)
+    assert wait_redelivery_due(processes.queue, visibility_timeout=VISIBILITY) >= 1
     processes.worker(**env)
 
     def none_queued() -> bool:
