@@ -3,6 +3,7 @@
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -240,6 +241,58 @@ class TestCalendarAndClock:
                 else expected_close.isoformat().replace("+00:00", "Z"),
             }
         assert rows["BTC-USD"]["is_open"] is True
+
+    @pytest.mark.parametrize(
+        ("at", "expected"),
+        [
+            pytest.param(
+                datetime(2026, 12, 25, 15, 0, tzinfo=UTC),
+                {
+                    "GOOG": (False, "2026-12-28T14:30:00Z", "2026-12-28T21:00:00Z"),
+                    "AAPL": (False, "2026-12-28T14:30:00Z", "2026-12-28T21:00:00Z"),
+                    "BTC-USD": (True, None, None),
+                    "ETH-USD": (True, None, None),
+                    # FX hours know no holidays: open on a Friday morning in New York.
+                    "EUR-USD": (True, "2026-12-27T22:00:00Z", "2026-12-25T22:00:00Z"),
+                },
+                id="christmas-xnys-closed",
+            ),
+            pytest.param(
+                datetime(2026, 11, 28, 15, 0, tzinfo=UTC),
+                {
+                    "GOOG": (False, "2026-11-30T14:30:00Z", "2026-11-30T21:00:00Z"),
+                    "AAPL": (False, "2026-11-30T14:30:00Z", "2026-11-30T21:00:00Z"),
+                    "BTC-USD": (True, None, None),
+                    "ETH-USD": (True, None, None),
+                    # Sunday 17:00 New York (EST) is 22:00 UTC.
+                    "EUR-USD": (False, "2026-11-29T22:00:00Z", "2026-12-04T22:00:00Z"),
+                },
+                id="saturday-fx-closed",
+            ),
+            pytest.param(
+                datetime(2026, 11, 27, 15, 0, tzinfo=UTC),
+                {
+                    # The day after Thanksgiving closes at 13:00 New York.
+                    "GOOG": (True, "2026-11-30T14:30:00Z", "2026-11-27T18:00:00Z"),
+                    "AAPL": (True, "2026-11-30T14:30:00Z", "2026-11-27T18:00:00Z"),
+                    "BTC-USD": (True, None, None),
+                    "ETH-USD": (True, None, None),
+                    "EUR-USD": (True, "2026-11-29T22:00:00Z", "2026-11-27T22:00:00Z"),
+                },
+                id="half-day-early-close",
+            ),
+        ],
+    )
+    def test_clock_at_a_pinned_instant(self, auth_client, monkeypatch, at, expected):
+        # Only the API module's clock moves: authentication keeps the real time.
+        monkeypatch.setattr("trading.api.market.timezone", SimpleNamespace(now=lambda: at))
+        body = auth_client.get("/api/v1/clock/").json()
+        assert body["timestamp"] == at.isoformat().replace("+00:00", "Z")
+        rows = {row["symbol"]: row for row in body["instruments"] if row["symbol"] in expected}
+        assert rows == {
+            symbol: {"symbol": symbol, "is_open": is_open, "next_open": next_open, "next_close": next_close}
+            for symbol, (is_open, next_open, next_close) in expected.items()
+        }
 
     def test_schema_documents_the_market_endpoints(self, auth_client):
         response = auth_client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
