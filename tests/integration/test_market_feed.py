@@ -6,6 +6,7 @@ import asyncio
 import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from channels.layers import get_channel_layer
@@ -20,6 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 SECONDS = 4
 MAX_RATE = 2
+TOLERANCE = timedelta(milliseconds=5)
 
 
 class Subscriber:
@@ -90,6 +92,11 @@ def test_feed_records_prices_and_publishes_coalesced_ticks(tmp_path):
     assert {t["symbol"] for t in ticks} == {"BTC-USD"}
     times = [datetime.fromisoformat(t["time"]) for t in ticks]
     assert times == sorted(times)
+    # The rate holds between any two ticks, not only on average: each tick's
+    # time is its step's clock reading, taken beside the monotonic reading
+    # the coalescer spaces publications by (TOLERANCE covers the two clocks).
+    spacing = [b - a for a, b in pairwise(times)]
+    assert min(spacing) >= timedelta(seconds=1 / MAX_RATE) - TOLERANCE, spacing
     assert all(Decimal(t["price"]).as_tuple().exponent == -2 for t in ticks)
     # Every published price lies inside the recorded bar of its minute.
     for tick, at in zip(ticks, times, strict=True):
