@@ -1,38 +1,38 @@
-"""Test settings for beat schedulers with an accelerated schedule: every
-periodic task of the design every few seconds, sent to the fault test's own
-queue (`FAULT_QUEUE`). Used by tests/faults/test_two_beats.py only."""
+"""Test settings for beat schedulers (and their workers) with an accelerated
+schedule: every entry of `config.settings.base.CELERY_BEAT_SCHEDULE`, each
+every few seconds, sent to the fault test's own queue (`FAULT_QUEUE`), which
+is also the workers' default queue so the tasks they send themselves (the
+sweeper's re-enqueues) stay on it. Used by tests/faults/test_two_beats.py.
+
+Acceleration: the per-minute and five-minute entries run 30x faster (a real
+minute is 2 s), so a 60 s run is 30 minutes of their real schedule; the
+hourly and daily ones every 3 to 7 s (an hour or a day in seconds), so they
+too fire many times in one run.
+"""
 
 import os
 from datetime import timedelta
 
 from config.settings.test import *  # noqa: F403
+from config.settings.test import CELERY_BEAT_SCHEDULE as _REAL
 
-_OPTIONS = {"queue": os.environ.get("FAULT_QUEUE", "celery")}
+FAULT_QUEUE = os.environ.get("FAULT_QUEUE", "celery")
+CELERY_TASK_DEFAULT_QUEUE = FAULT_QUEUE
 
+_EVERY = {
+    "process-completed-trades": 2,  # every minute
+    "sweep-queued-trades": 10,  # every 5 minutes
+    "auto-initiate-daily-trades": 3,  # hourly
+    "update-wallet-balances": 5,  # 06:00 and 18:00
+    "check-investment-maturity": 7,  # daily
+    "cleanup-failed-trades": 7,  # daily
+}
+# A new entry in the real schedule must be given a pace here (KeyError otherwise).
 CELERY_BEAT_SCHEDULE = {
-    "process-completed-trades": {
-        "task": "trading.tasks.process_completed_trades",
-        "schedule": timedelta(seconds=2),
-        "options": _OPTIONS,
-    },
-    "auto-initiate-daily-trades": {
-        "task": "trading.tasks.auto_initiate_daily_trades",
-        "schedule": timedelta(seconds=3),
-        "options": _OPTIONS,
-    },
-    "update-wallet-balances": {
-        "task": "wallets.tasks.update_wallet_balances",
-        "schedule": timedelta(seconds=5),
-        "options": _OPTIONS,
-    },
-    "check-investment-maturity": {
-        "task": "trading.tasks.check_investment_maturity",
-        "schedule": timedelta(seconds=7),
-        "options": _OPTIONS,
-    },
-    "cleanup-failed-trades": {
-        "task": "trading.tasks.cleanup_failed_trades",
-        "schedule": timedelta(seconds=7),
-        "options": _OPTIONS,
-    },
+    name: {
+        "task": entry["task"],
+        "schedule": timedelta(seconds=_EVERY[name]),
+        "options": {"queue": FAULT_QUEUE},
+    }
+    for name, entry in _REAL.items()
 }
