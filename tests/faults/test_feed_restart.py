@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from tests.factories import InstrumentFactory
 from tests.faults.processes import stop, wait_for
-from tests.trading.feed_process import feed_start
+from tests.trading.feed_process import feed_env, feed_start
 from trading.models import Bar, PriceTick
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
@@ -98,3 +98,20 @@ def test_restart_leaves_a_hole_no_longer_than_the_restart_and_bars_merge(tmp_pat
         bar = bars[start]
         assert bar.low <= min(prices) and max(prices) <= bar.high, start
         assert bar.close == prices[-1], start
+
+
+def test_sigkill_loses_at_most_the_flush_interval_and_the_current_second(tmp_path):
+    InstrumentFactory(symbol=SYMBOL)
+    log = tmp_path / "feed.log"
+    feed = feed_start("--symbols", SYMBOL, "--seconds", "120", log=log)
+    try:
+        wait_for(lambda: len(_ticks()) >= 3, timeout=60, what="the first ticks")
+        killed = timezone.now()
+        feed.kill()  # no final flush: what was pending in memory is gone
+    finally:
+        feed.wait()
+    assert "feed stopped" not in log.read_text()
+    last = _ticks()[-1][0]
+    # Flushes run every FEED_FLUSH_INTERVAL and hold back the second still running.
+    lost_at_most = timedelta(seconds=float(feed_env()["FEED_FLUSH_INTERVAL"]) + 1) + ALLOWANCE
+    assert killed - lost_at_most <= last <= killed
