@@ -3,14 +3,14 @@ Prometheus, and the staff health page.
 
 - `/healthz` is public and says only up (200) or down (503): whether this
   process reaches PostgreSQL and Redis. No detail leaks to the internet.
-- `/metrics` answers a staff session, or a client whose address is loopback
-  or in `METRICS_ALLOWED_IPS` (addresses or networks). It trusts
-  REMOTE_ADDR only: behind a proxy, allow the proxy's address and keep
-  `/metrics` off the public route.
+- `/metrics` answers a staff session, or a scraper that sends
+  `Authorization: Bearer <METRICS_TOKEN>` (only when `METRICS_TOKEN` is set).
+  No client address is trusted: daphne runs with `--proxy-headers`, so
+  REMOTE_ADDR comes from X-Forwarded-For, which any client can write.
 - `/ops/health/` is the staff page; its ES module polls the JSON API.
 """
 
-import ipaddress
+import hmac
 from typing import Any
 
 from django.conf import settings
@@ -31,20 +31,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "up" if up else "down"}, status=200 if up else 503)
 
 
-def _address_allowed(address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
+def _scrape_token_valid(request: HttpRequest) -> bool:
+    """True for `Authorization: Bearer <METRICS_TOKEN>`; an empty setting turns
+    token access off (an empty token must never match an empty header)."""
+    expected = settings.METRICS_TOKEN
+    if not expected:
         return False
-    if ip.is_loopback:
-        return True
-    for allowed in settings.METRICS_ALLOWED_IPS:
-        try:
-            if ip in ipaddress.ip_network(allowed, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        return False
+    return hmac.compare_digest(given.strip().encode(), expected.encode())
 
 
 @never_cache
@@ -52,7 +48,7 @@ def _address_allowed(address: str) -> bool:
 def metrics(request: HttpRequest) -> HttpResponse:
     user = request.user
     is_staff = bool(user.is_authenticated and user.is_staff)
-    if not (is_staff or _address_allowed(request.META.get("REMOTE_ADDR", ""))):
+    if not (is_staff or _scrape_token_valid(request)):
         return HttpResponse("forbidden\n", status=403, content_type="text/plain")
     body, content_type = metrics_exposition()
     return HttpResponse(body, content_type=content_type)

@@ -299,8 +299,9 @@ WS_MAX_FRAME_BYTES = 64 * 1024
 WS_TICKET_TTL_SECONDS = 30
 
 # --- Operations (docs/operations.md) --------------------------------------
-# /metrics answers staff sessions, loopback, and these addresses or networks.
-METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "")
+# /metrics answers staff sessions and `Authorization: Bearer <METRICS_TOKEN>`;
+# empty (the default) turns token access off. No client address is trusted.
+METRICS_TOKEN = env("METRICS_TOKEN", "")
 # A periodic task is overdue when its next run is this late.
 OPS_OVERDUE_GRACE_SECONDS = env_int("OPS_OVERDUE_GRACE_SECONDS", 120)
 OPS_QUEUE_DEPTH_WARN = env_int("OPS_QUEUE_DEPTH_WARN", 1000)

@@ -31,7 +31,7 @@ def _row(report, name):
     return next(row for row in report["components"]["tasks"]["tasks"] if row["task"] == name)
 
 
-def test_worker_online_and_its_runs_counted(worker):
+def test_worker_online_and_its_runs_counted(worker, settings):
     queue, log = worker
     online = wait_for(
         lambda: health_report()["components"]["workers"]["online"], timeout=90, what=f"the worker ({log})"
@@ -50,6 +50,9 @@ def test_worker_online_and_its_runs_counted(worker):
     assert periodic["last_outcome"] == "succeeded"
     assert periodic["last_finished_at"] is not None
 
-    body = Client(REMOTE_ADDR="127.0.0.1").get("/metrics").content.decode()
+    settings.METRICS_TOKEN = "scrape"
+    scraper = Client(headers={"Authorization": "Bearer scrape"})
+
+    body = scraper.get("/metrics").content.decode()
     assert f'tradevision_task_runs_total{{outcome="succeeded",task="{TASK}"}} 2.0' in body
     assert f'tradevision_task_duration_seconds_count{{outcome="succeeded",task="{TASK}"}} 2.0' in body
