@@ -27,7 +27,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -35,7 +37,7 @@ from prometheus_client.registry import Collector
 from ops import selectors, taskruns, wsmetrics
 from trading.models import Instrument
 from trading.prices import price_latest_many
-from wallets.models import BalanceDrift
+from wallets.models import BalanceDrift, DriftKind
 
 logger = logging.getLogger(__name__)
 
@@ -145,18 +147,22 @@ class PlatformCollector(Collector):
             "BalanceDrift rows recorded by the reconciliation, by kind and whether repaired.",
             labels=["kind", "repaired"],
         )
-        rows = BalanceDrift.objects.values_list("kind", "repaired")
-        counts: dict[tuple[str, str], int] = {}
-        for kind, repaired in rows.iterator():
-            key = (kind, "true" if repaired else "false")
-            counts[key] = counts.get(key, 0) + 1
-        for labels, value in sorted(counts.items()):
-            drifts.add_metric(list(labels), value)
+        # Every (kind, repaired) pair is exported, 0 when there is none: an
+        # alert on `> 0` needs a series to exist before the first drift.
+        counts = {
+            (row["kind"], row["repaired"]): row["n"]
+            for row in BalanceDrift.objects.order_by().values("kind", "repaired").annotate(n=Count("id"))
+        }
+        for kind in sorted(DriftKind.values):
+            for repaired in (False, True):
+                drifts.add_metric([kind, "true" if repaired else "false"], counts.get((kind, repaired), 0))
         yield drifts
 
     def _feed(self) -> Iterator[Any]:
         symbols = list(Instrument.objects.filter(active=True).values_list("symbol", flat=True))
-        quotes = price_latest_many(symbols)
+        # One instant for every symbol, so the ages of one scrape compare.
+        now = timezone.now()
+        quotes = price_latest_many(symbols, now=now)
         age = GaugeMetricFamily(
             "tradevision_feed_tick_age_seconds", "Age of the latest price per symbol.", labels=["symbol"]
         )
@@ -167,8 +173,8 @@ class PlatformCollector(Collector):
         )
         for symbol in sorted(symbols):
             quote = quotes[symbol]
-            if quote.age is not None:
-                age.add_metric([symbol], quote.age.total_seconds())
+            if quote.at is not None:
+                age.add_metric([symbol], (now - quote.at).total_seconds())
             stale.add_metric([symbol], 1 if quote.stale else 0)
         yield age
         yield stale
