@@ -14,6 +14,12 @@ Outcome: every trade opens exactly once (no duplicate despite the retried
 POSTs); each client ends with every event of its user, seq 1..last, exactly
 once and in order; the ledger invariants hold.
 
+Once every client has the last event of its user, the test publishes one
+more event per user (a `notification`, the fence) through the same Redis
+and waits until each client has it: a duplicate of an earlier event still
+on its way (in the channel layer, or in the consumer's queue) would arrive
+before it, so the client's record after the fence is final.
+
 (A Redis restart with events published from the test process, and a web
 restart, are covered by tests/integration/test_realtime_redis_restart.py.)
 """
@@ -30,10 +36,13 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import sync_to_async
 from celery import Celery
+from django.db import connection, transaction
 from rest_framework.authtoken.models import Token
 
 from realtime.client import StreamClient
 from realtime.models import EventCounter
+from realtime.publish import publish
+from realtime.schemas import notification_data
 from tests.factories import UserFactory
 from tests.faults.invariants import assert_ledger_invariants, assert_trades_consistent
 from tests.faults.processes import free_port, redis_start, stop, web_start
@@ -82,13 +91,27 @@ def _post_trade(base: str, token: str, key: str) -> int:
             time.sleep(0.3)
 
 
+def _fence(user_ids: list[int]) -> dict[int, int]:
+    """One more event per user, sent after commit through this process's channel layer."""
+    with transaction.atomic():
+        return {
+            uid: publish(
+                user_id=uid, event="notification", data=notification_data(title="fence", body="")
+            ).seq
+            for uid in user_ids
+        }
+
+
 def _last_seqs(user_ids: list[int]) -> dict[int, int]:
     return dict(EventCounter.objects.filter(user_id__in=user_ids).values_list("user_id", "last_seq"))
 
 
-async def test_redis_restart_with_clients_connected_and_trades_in_flight(processes, tmp_path):
+async def test_redis_restart_with_clients_connected_and_trades_in_flight(processes, tmp_path, settings):
     port, web_port = free_port(), free_port()
     url = f"redis://127.0.0.1:{port}/0"
+    # This process publishes the fence: its channel layer must use the test's Redis.
+    layer = settings.CHANNEL_LAYERS["default"]
+    settings.CHANNEL_LAYERS = {"default": {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [url]}}}
     base = f"http://127.0.0.1:{web_port}"
     redis = await sync_to_async(redis_start)(port)
     web = None
@@ -151,12 +174,16 @@ async def test_redis_restart_with_clients_connected_and_trades_in_flight(process
             await asyncio.sleep(2)
         sweeper.close()
 
-        last = await sync_to_async(_last_seqs)(user_ids)
-        deadline = time.monotonic() + 120
-        while any((received[uid][-1] if received[uid] else 0) < last[uid] for uid in user_ids):
-            assert time.monotonic() < deadline, {uid: (len(received[uid]), last[uid]) for uid in user_ids}
-            await asyncio.sleep(0.2)
-        await asyncio.sleep(0.5)  # a duplicate would arrive now
+        async def all_received(last: dict[int, int]) -> None:
+            deadline = time.monotonic() + 120
+            while any((received[uid][-1] if received[uid] else 0) < last[uid] for uid in user_ids):
+                assert time.monotonic() < deadline, {uid: (len(received[uid]), last[uid]) for uid in user_ids}
+                await asyncio.sleep(0.2)
+
+        await all_received(await sync_to_async(_last_seqs)(user_ids))
+        # Anything still on its way, a duplicate included, arrives before the fence.
+        last = await sync_to_async(_fence)(user_ids)
+        await all_received(last)
     finally:
         stop_clients.set()
         for runner in runners:
@@ -177,4 +204,8 @@ async def test_redis_restart_with_clients_connected_and_trades_in_flight(process
             assert balance(user) == (D("649.65"), D("350.00"))
         assert_ledger_invariants()
 
-    await sync_to_async(check)()
+    try:
+        await sync_to_async(check)()
+    finally:
+        # The session of sync_to_async's thread would outlive the test (and hold the test database).
+        await sync_to_async(lambda: connection.close())()
