@@ -2,11 +2,27 @@
 broker, retries and the beat schedule live in `config/settings/base.py`."""
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("tradevision")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.setup_logging.connect
+def logging_from_django(**kwargs: Any) -> None:
+    """Workers and beat log through Django's `LOGGING` (JSON in production).
+
+    Without a receiver of this signal, `celery worker` empties the root
+    logger's handlers (`worker_hijack_root_logger`) and installs its own
+    plain-text one, dropping the JSON formatter and the task-id filter. With
+    one, Celery leaves logging to it. `--loglevel` is then ignored: LOG_LEVEL
+    decides, as in the web process."""
+    from django.conf import settings
+    from django.utils.log import configure_logging
+
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)

@@ -13,6 +13,7 @@ import dj_database_url
 from celery.schedules import crontab
 
 from config.env import env, env_bool, env_int, env_list
+from config.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -171,7 +172,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.ApiSchema",  # drf-spectacular's, with error statuses
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -308,11 +309,10 @@ OPS_QUEUE_DEPTH_WARN = env_int("OPS_QUEUE_DEPTH_WARN", 1000)
 OPS_LATENCY_WARN_MS = env_int("OPS_LATENCY_WARN_MS", 250)
 OPS_PAGE_POLL_SECONDS = env_int("OPS_PAGE_POLL_SECONDS", 5)
 
-# --- Logging ---------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-}
+# --- Logging (docs/operations.md "Structured logs") ------------------------
+# "plain" for a terminal, "json" for one object per line (production's default).
+# Celery workers and beat apply this too (config/celery_app.py); their
+# --loglevel is ignored, LOG_LEVEL decides.
+LOG_FORMAT = env("LOG_FORMAT", "plain")
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)

@@ -2,8 +2,9 @@
 
 Passes `manage.py check --deploy` (run by .ci/run)."""
 
+from config.logging import logging_config
 from config.settings.base import *  # noqa: F403
-from config.settings.base import DATABASES, env, env_bool, env_int
+from config.settings.base import DATABASES, LOG_LEVEL, env, env_bool, env_int
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY", "")
@@ -29,14 +30,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
-    # Puts the running Celery task's id (and its trade/plan id) on every line.
-    "filters": {"task_context": {"()": "ops.logcontext.TaskContextFilter"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["task_context"]}
-    },
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-}
+# One JSON object per line unless LOG_FORMAT says otherwise.
+LOG_FORMAT = env("LOG_FORMAT", "json")
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
