@@ -68,6 +68,12 @@ def initiate_manual_trade(self: Any, trade_id: int) -> str:
         except (OperationalError, InterfaceError):
             # The database cannot even record the attempt: fall back on the
             # message's own retry count so the bound still holds.
+            logger.warning(
+                "trade %s: attempt not recorded (database unavailable); message retry %s",
+                trade_id,
+                self.request.retries + 1,
+                extra={"trade_id": trade_id, "code": "database_error", "attempt": self.request.retries + 1},
+            )
             if self.request.retries >= settings.TRADE_MAX_RETRIES:
                 raise
             raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries + 1)) from exc

@@ -226,6 +226,15 @@ def trade_request(
         if existing is None:
             raise
         return _replay(existing, fingerprint)
+    logger.info(
+        "trade %s queued: %s %s %s %s",
+        trade.pk,
+        trade.side,
+        inst.symbol,
+        trade.stake,
+        trade.currency,
+        extra={"trade_id": trade.pk, "user_id": trade.user_id, "status": trade.status},
+    )
     return TradeRequestResult(trade=trade, created=True)
 
 
@@ -252,6 +261,13 @@ def _reject(trade: Trade, *, code: str, message: str) -> Trade:
     trade.next_attempt_at = None
     trade.save()
     _publish(trade, TRADE_REJECTED)
+    logger.info(
+        "trade %s rejected: %s (%s)",
+        trade.pk,
+        code,
+        trade.failure_reason,
+        extra={"trade_id": trade.pk, "user_id": trade.user_id, "status": trade.status, "code": code},
+    )
     return trade
 
 
@@ -359,6 +375,13 @@ def trade_open_locked(trade: Trade, *, now: datetime, plan: Plan | None = None) 
     if plan is not None:
         plan.save()
     _publish(trade, TRADE_OPENED)
+    logger.info(
+        "trade %s opened at %s on attempt %s",
+        trade.pk,
+        trade.entry_price,
+        trade.attempts,
+        extra={"trade_id": trade.pk, "user_id": trade.user_id, "status": trade.status},
+    )
     return trade
 
 
@@ -403,12 +426,40 @@ def trade_attempt_failed(*, trade_id: int, code: str, reason: str) -> RetryDecis
                 trade.next_attempt_at = None
                 trade.save()
                 _publish(trade, TRADE_FAILED)
+                logger.info(
+                    "trade %s failed: %s",
+                    trade.pk,
+                    trade.failure_reason,
+                    extra={
+                        "trade_id": trade.pk,
+                        "user_id": trade.user_id,
+                        "status": trade.status,
+                        "code": code,
+                    },
+                )
             return RetryDecision(retry=False)
         countdown = retry_countdown(trade.attempts)
-        trade.next_attempt_at = timezone.now() + timedelta(seconds=countdown)
+        retry_at = timezone.now() + timedelta(seconds=countdown)
+        trade.next_attempt_at = retry_at
         trade.failure_reason = reason[:300]
         trade.save()
         _publish(trade, TRADE_RETRYING)
+        logger.info(
+            "trade %s retrying: attempt %s failed (%s: %s), next try at %s",
+            trade.pk,
+            trade.attempts,
+            code,
+            trade.failure_reason,
+            retry_at.isoformat(),
+            extra={
+                "trade_id": trade.pk,
+                "user_id": trade.user_id,
+                "status": "retrying",
+                "code": code,
+                "attempt": trade.attempts,
+                "retry_at": retry_at.isoformat(),
+            },
+        )
         return RetryDecision(retry=True, countdown=countdown)
 
 
@@ -438,6 +489,11 @@ def trade_cancel(*, user: AbstractBaseUser, trade_id: int) -> Trade:
         trade.closed_at = timezone.now()
         trade.save()
         _publish(trade, TRADE_CANCELLED)
+        logger.info(
+            "trade %s cancelled by its owner",
+            trade.pk,
+            extra={"trade_id": trade.pk, "user_id": trade.user_id, "status": trade.status},
+        )
         return trade
 
 
@@ -497,6 +553,20 @@ def trade_settle_locked(
     _mark_settled(trade, result, reason=reason, at=at)
     trade.save()
     _publish(trade, TRADE_SETTLED)
+    logger.info(
+        "trade %s settled: %s at %s, pnl %s",
+        trade.pk,
+        reason,
+        trade.exit_price,
+        trade.pnl,
+        extra={
+            "trade_id": trade.pk,
+            "user_id": trade.user_id,
+            "status": trade.status,
+            "close_reason": reason,
+            "pnl": str(trade.pnl),
+        },
+    )
     if plan is None:  # a plan's trades are summed up in its maturity mail
         notify_emails(kind=EmailKind.SETTLEMENT, mails=[trade_settled_mail(trade)])
     return trade
@@ -541,6 +611,39 @@ def _settled_update(*, orders: list[SettleOrder], now: datetime) -> None:
             raise RuntimeError(f"settled {cursor.rowcount} of {len(trades)} locked open trades")
 
 
+def _log_settled_batch(orders: list[SettleOrder]) -> None:
+    """One INFO line per batch (up to `SETTLEMENT_BATCH_SIZE`, 500, trades)
+    naming every trade id, so a grep for a trade id finds its settlement; the
+    per-trade line with reason and P&L is DEBUG, and not even built unless
+    DEBUG is on: 500 formatted lines per batch would cost more than the batch's
+    UPDATE."""
+    ids = [o.trade.pk for o in orders]
+    logger.info(
+        "settled %s trades in one batch: %s",
+        len(ids),
+        " ".join(map(str, ids)),
+        extra={"trade_ids": ids, "status": TradeStatus.SETTLED},
+    )
+    if not logger.isEnabledFor(logging.DEBUG):
+        return
+    for order in orders:
+        trade = order.trade
+        logger.debug(
+            "trade %s settled: %s at %s, pnl %s",
+            trade.pk,
+            trade.close_reason,
+            trade.exit_price,
+            trade.pnl,
+            extra={
+                "trade_id": trade.pk,
+                "user_id": trade.user_id,
+                "status": trade.status,
+                "close_reason": trade.close_reason,
+                "pnl": str(trade.pnl),
+            },
+        )
+
+
 def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
     """Settle many open trades (not plan trades) the caller has locked, in one
     ledger batch (`wallet_settle_batch`) and one UPDATE; each still gets its
@@ -573,6 +676,7 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
         _mark_settled(order.trade, result, reason=order.reason, at=order.at)
         order.trade.updated_at = now
     _settled_update(orders=orders, now=now)
+    _log_settled_batch(orders)
     publish_many([Publication(o.trade.user_id, TRADE_SETTLED, trade_data(o.trade)) for o in orders])
     notify_emails(kind=EmailKind.SETTLEMENT, mails=[trade_settled_mail(o.trade) for o in orders])
 
@@ -626,6 +730,17 @@ def trade_queued_sweep(*, now: datetime | None = None) -> tuple[int, int]:
             trade.next_attempt_at = None
             trade.save()
             _publish(trade, TRADE_FAILED)
+            logger.info(
+                "trade %s failed: %s",
+                trade.pk,
+                trade.failure_reason,
+                extra={
+                    "trade_id": trade.pk,
+                    "user_id": trade.user_id,
+                    "status": trade.status,
+                    "code": trade.failure_code,
+                },
+            )
             failed += 1
     stuck = Trade.objects.filter(status=TradeStatus.QUEUED, created_at__lt=overdue, created_at__gte=timeout)
     for trade in stuck.exclude(next_attempt_at__gte=overdue):

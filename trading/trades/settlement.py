@@ -69,7 +69,11 @@ def _settle_one(order: SettleOrder, *, report: SettlementReport) -> bool:
                 trade, exit_price=order.exit_price, reason=order.reason, at=order.at, plan=plan
             )
     except DomainError:
-        logger.exception("settling trade %s failed; it stays open for the next run", trade.pk)
+        logger.exception(
+            "settling trade %s failed; it stays open for the next run",
+            trade.pk,
+            extra={"trade_id": trade.pk, "user_id": trade.user_id},
+        )
         report.errors += 1
         return False
     report.settled += 1
@@ -208,4 +212,10 @@ def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = N
             return missed | _settle(orders, report=report)
 
         _batches(with_levels.filter(hit, instrument__symbol=symbol), handle=settle_hits, batch_size=size)
+    # The trades themselves are named by the per-batch lines of
+    # trades_settle_locked; an idle run (most minutes) says nothing.
+    if report.settled or report.waiting or report.errors:
+        logger.info(
+            "settlement run: %s settled, %s waiting, %s errors", report.settled, report.waiting, report.errors
+        )
     return report
