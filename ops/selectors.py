@@ -209,7 +209,25 @@ def events_published_total() -> int:
     return int(EventCounter.objects.aggregate(total=Sum("last_seq"))["total"] or 0)
 
 
+def _outbox_status(lag: float | None, connections: int) -> str:
+    # Only judged while clients are connected: with nobody connected nothing
+    # can be delivered and a growing lag is expected, not a fault.
+    if lag is None or connections == 0:
+        return GREEN
+    if lag > settings.OPS_OUTBOX_LAG_RED_SECONDS:
+        return RED
+    if lag > settings.OPS_OUTBOX_LAG_WARN_SECONDS:
+        return AMBER
+    return GREEN
+
+
 def outbox_check() -> Component:
+    """Newest event written against the newest event frame sent to any client.
+
+    Events are sent right after their commit, and a client that missed one
+    recovers it by resume (docs/operations.md), so the lag is not lost data;
+    a long one while clients are connected says delivery has stopped (the
+    channel layer or the send after commit is failing)."""
     now = timezone.now()
     newest = Event.objects.order_by("-id").values_list("created_at", flat=True).first()
     delivered_raw = wsmetrics.ws_last_event_time()
@@ -217,15 +235,17 @@ def outbox_check() -> Component:
     lag = None
     if newest is not None and delivered_at is not None:
         lag = round(max((newest - delivered_at).total_seconds(), 0.0), 3)
+    connections = wsmetrics.ws_connections_open()
     return {
-        # Informational: events are sent right after their commit, and a
-        # client that missed one recovers it by resume (docs/operations.md).
-        "status": GREEN,
+        "status": _outbox_status(lag, connections),
         "events_published": events_published_total(),
         "newest_event_at": _iso(newest),
         "newest_event_age_seconds": round((now - newest).total_seconds(), 3) if newest else None,
         "last_delivered_event_at": _iso(delivered_at),
         "lag_seconds": lag,
+        "open_connections": connections,
+        "lag_warn_seconds": settings.OPS_OUTBOX_LAG_WARN_SECONDS,
+        "lag_red_seconds": settings.OPS_OUTBOX_LAG_RED_SECONDS,
     }
 
 

@@ -308,6 +308,10 @@ OPS_OVERDUE_GRACE_SECONDS = env_int("OPS_OVERDUE_GRACE_SECONDS", 120)
 OPS_QUEUE_DEPTH_WARN = env_int("OPS_QUEUE_DEPTH_WARN", 1000)
 OPS_LATENCY_WARN_MS = env_int("OPS_LATENCY_WARN_MS", 250)
 OPS_PAGE_POLL_SECONDS = env_int("OPS_PAGE_POLL_SECONDS", 5)
+# Outbox lag (newest event written vs newest event sent to a client), judged
+# only while WebSocket clients are connected: amber past WARN, red past RED.
+OPS_OUTBOX_LAG_WARN_SECONDS = env_int("OPS_OUTBOX_LAG_WARN_SECONDS", 60)
+OPS_OUTBOX_LAG_RED_SECONDS = env_int("OPS_OUTBOX_LAG_RED_SECONDS", 300)
 
 # --- Logging (docs/operations.md "Structured logs") ------------------------
 # "plain" for a terminal, "json" for one object per line (production's default).

@@ -16,6 +16,7 @@ from ops.selectors import (
     queues_check,
     worst,
 )
+from realtime.models import Event
 from realtime.publish import publish
 from realtime.schemas import notification_data
 from tests.factories import InstrumentFactory
@@ -126,3 +127,51 @@ def test_no_worker_is_red_and_a_dead_redis_is_red_without_waiting_for_a_ping(set
 
 def test_liveness_is_true_when_database_and_redis_answer():
     assert liveness() is True
+
+
+def _outbox_with_lag(user, *, lag_seconds: float, connections: int) -> dict:
+    """One event written now, the newest frame sent `lag_seconds` before it,
+    and `connections` clients open (what the ASGI wrapper writes to Redis)."""
+    from ops.store import ops_key, redis_client
+
+    with transaction.atomic():
+        publish(user_id=user.pk, event="notification", data=notification_data(title="a", body="b"))
+    newest = Event.objects.order_by("-id").values_list("created_at", flat=True).first()
+    client = redis_client()
+    client.set(ops_key("ws", "last_event_time"), (newest - timedelta(seconds=lag_seconds)).isoformat())
+    if connections:
+        client.set(ops_key("ws", "proc", "test-web:1"), connections, ex=60)
+    return outbox_check()
+
+
+@pytest.mark.parametrize(
+    ("lag_seconds", "status"),
+    [(0, "green"), (60, "green"), (60.5, "amber"), (300, "amber"), (300.5, "red"), (3600, "red")],
+)
+def test_outbox_lag_thresholds_while_clients_are_connected(user, settings, lag_seconds, status):
+    settings.OPS_OUTBOX_LAG_WARN_SECONDS = 60
+    settings.OPS_OUTBOX_LAG_RED_SECONDS = 300
+    found = _outbox_with_lag(user, lag_seconds=lag_seconds, connections=3)
+    assert found["lag_seconds"] == lag_seconds
+    assert found["open_connections"] == 3
+    assert found["status"] == status
+
+
+def test_outbox_lag_is_not_judged_with_no_client_connected(user, settings):
+    settings.OPS_OUTBOX_LAG_RED_SECONDS = 300
+    found = _outbox_with_lag(user, lag_seconds=3600, connections=0)
+    assert (found["lag_seconds"], found["open_connections"], found["status"]) == (3600, 0, "green")
+
+
+def test_outbox_is_green_when_nothing_was_ever_delivered(user):
+    with transaction.atomic():
+        publish(user_id=user.pk, event="notification", data=notification_data(title="a", body="b"))
+    found = outbox_check()
+    assert (found["lag_seconds"], found["last_delivered_event_at"], found["status"]) == (None, None, "green")
+
+
+def test_outbox_amber_and_red_reach_the_report(user, settings):
+    settings.OPS_OUTBOX_LAG_WARN_SECONDS = 10
+    settings.OPS_OUTBOX_LAG_RED_SECONDS = 20
+    _outbox_with_lag(user, lag_seconds=25, connections=1)
+    assert health_report()["components"]["outbox"]["status"] == "red"
