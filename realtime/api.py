@@ -7,7 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -88,7 +89,13 @@ class EventListApi(APIView):
             OpenApiParameter("since", int, required=True),
             OpenApiParameter("limit", int, required=False, description=f"1..{selectors.MAX_PAGE}"),
         ],
-        responses={200: EventPageSerializer},
+        responses={
+            200: EventPageSerializer,
+            410: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="`resync_required`: events after `since` were pruned; reload state over REST.",
+            ),
+        },
     )
     def get(self, request: Request) -> Response:
         query = EventQuerySerializer(data=request.query_params)
