@@ -5,10 +5,12 @@ Two paths (docs/realtime.md, "Authentication"):
   Native clients send no Origin, so none is required; a browser that sends
   one must send an allowed one (a page on another site that somehow got a
   ticket still cannot use it).
-- otherwise the session cookie, and then an Origin header whose host is in
-  ALLOWED_HOSTS is required: a missing or `null` Origin is refused, since a
-  cookie is sent by the browser whatever page opened the socket (cross-site
-  WebSocket hijacking).
+- otherwise the session cookie, and then the page's own origin is required:
+  an Origin whose host and port are the handshake's Host (a host in
+  ALLOWED_HOSTS), https when the socket is wss, or an origin listed in
+  CSRF_TRUSTED_ORIGINS. A missing, `null` or foreign Origin is refused, since
+  a cookie is sent by the browser whatever page opened the socket (cross-site
+  WebSocket hijacking); another port of the same host is another origin.
 """
 
 from dataclasses import dataclass
@@ -39,15 +41,28 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-def origin_is_allowed(origin: str | None) -> bool:
-    """True if `origin` is a real origin whose host Django's validate_host accepts."""
+_DEFAULT_PORT = {"http": "80", "https": "443"}
+
+
+def origin_is_allowed(origin: str | None, *, host: str | None, secure: bool) -> bool:
+    """True if `origin` is the origin of the page the handshake came from."""
     if not origin or origin == "null":
         return False
     parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in _DEFAULT_PORT or not parts.netloc:
         return False
-    host, _port = split_domain_port(parts.netloc)
-    return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
+    if origin.rstrip("/").lower() in {o.rstrip("/").lower() for o in settings.CSRF_TRUSTED_ORIGINS}:
+        return True
+    origin_host, origin_port = split_domain_port(parts.netloc)
+    if not origin_host or not validate_host(origin_host, settings.ALLOWED_HOSTS):
+        return False
+    if (secure and parts.scheme != "https") or not host:
+        return False
+    host_name, host_port = split_domain_port(host)
+    # A port left out is the default of the page's scheme (behind a TLS
+    # proxy the socket may arrive as ws while the page was https).
+    default = _DEFAULT_PORT[parts.scheme]
+    return origin_host == host_name and (origin_port or default) == (host_port or default)
 
 
 def _ticket_user(ticket: str) -> int | None:
@@ -61,14 +76,15 @@ def _ticket_user(ticket: str) -> int | None:
 async def authenticate(scope: dict[str, Any]) -> AuthResult:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     origin = _header(scope, b"origin")
+    host, secure = _header(scope, b"host"), scope.get("scheme") == "wss"
     if "ticket" in query:
-        if origin is not None and not origin_is_allowed(origin):
+        if origin is not None and not origin_is_allowed(origin, host=host, secure=secure):
             return AuthResult(None, CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
         user_id = await db(_ticket_user)(query["ticket"][0])
         if user_id is None:
             return AuthResult(None, CLOSE_UNAUTHENTICATED, "ticket unknown, expired or used")
         return AuthResult(user_id, None, "ticket")
-    if not origin_is_allowed(origin):
+    if not origin_is_allowed(origin, host=host, secure=secure):
         return AuthResult(None, CLOSE_FORBIDDEN_ORIGIN, "origin missing or not allowed")
     user = scope.get("user")
     if user is None or not user.is_authenticated or not user.is_active:

@@ -22,6 +22,7 @@ ticks: memory per connection stays bounded and nothing is lost.
 import asyncio
 import json
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -44,6 +45,7 @@ CLOSE_POLICY = 1008  # too many messages
 CLOSE_TOO_BIG = 1009
 CLOSE_SILENT = 4008  # no client frame for 3 heartbeat intervals
 MAX_SYMBOLS = 50
+SINCE = re.compile(r"[0-9]{1,18}")
 WS_MAX_BACKLOG = 1000
 
 
@@ -87,6 +89,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # either counted in last_seq or delivered live, never neither.
         await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
         self.last_sent = await db(selectors.event_last_seq)(user_id=self.user_id)
+        # Seqs in (floor, last_sent] have been sent on this connection.
+        self.floor = self.last_sent
         await self.send_frame(
             {
                 "type": "hello",
@@ -101,7 +105,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.heartbeat_task = asyncio.ensure_future(self._heartbeat())
         since = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("since")
         if since:
-            value = int(since[0]) if since[0].isdigit() else None
+            # ASCII digits only (str.isdigit() also takes "²", which int() refuses);
+            # anything else is answered by action_resume's bad_request frame.
+            value = int(since[0]) if SINCE.fullmatch(since[0]) else None
             await self.action_resume({"since": value})
 
     async def disconnect(self, code: int) -> None:
@@ -180,19 +186,31 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 }
             )
             return
-        cursor = since
-        while True:
+        # A seq goes out once per connection: live events sent since `hello`
+        # (floor, last_sent] are not replayed again, so a client resuming
+        # with a frame may see them before the older ones, never twice.
+        if since < self.floor:
+            await self._replay(after=since, upto=self.floor)
+            self.floor = since
+        self.last_sent = max(self.last_sent, await self._replay(after=max(since, self.last_sent), upto=None))
+        await self.send_frame({"type": "resumed", "from": since + 1, "to": max(since, self.last_sent)})
+
+    async def _replay(self, *, after: int, upto: int | None) -> int:
+        """Send the stored events after `after` (through `upto`, or all); the last seq sent."""
+        assert self.user_id is not None
+        cursor = after
+        while upto is None or cursor < upto:
             page = await db(selectors.event_list_since)(
                 user_id=self.user_id, since=cursor, limit=selectors.MAX_PAGE
             )
             for event in page:
+                if upto is not None and event.seq > upto:
+                    return cursor
                 await self.send_frame(event_frame(event))
-            if page:
-                cursor = page[-1].seq
+                cursor = event.seq
             if len(page) < selectors.MAX_PAGE:
                 break
-        self.last_sent = max(self.last_sent, cursor)
-        await self.send_frame({"type": "resumed", "from": since + 1, "to": cursor})
+        return cursor
 
     async def action_subscribe(self, frame: dict[str, Any]) -> None:
         symbols = frame.get("symbols")

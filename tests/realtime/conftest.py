@@ -35,7 +35,11 @@ async def session_cookie_for(user: Any) -> str:
 def communicator(
     path: str = "/ws/stream/", headers: list[tuple[bytes, bytes]] | None = None
 ) -> WebsocketCommunicator:
-    return WebsocketCommunicator(websocket_application, path, headers=headers or [])
+    """A handshake to `testserver`, as a browser or client sends it (Host is always there)."""
+    headers = list(headers or [])
+    if not any(name == b"host" for name, _ in headers):
+        headers.append((b"host", b"testserver"))
+    return WebsocketCommunicator(websocket_application, path, headers=headers)
 
 
 async def open_with_ticket(user: Any, *, query: str = "") -> tuple[WebsocketCommunicator, dict[str, Any]]:

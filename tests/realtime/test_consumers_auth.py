@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from channels.db import database_sync_to_async
 
-from realtime.auth import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHENTICATED
+from realtime.auth import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHENTICATED, origin_is_allowed
 from tests.realtime.conftest import (
     ORIGIN,
     closed_with,
@@ -94,7 +94,15 @@ async def test_session_cookie_with_allowed_origin_connects(user):
 
 @pytest.mark.parametrize(
     "origin",
-    [b"https://evil.example", b"null", b"http://testserver.evil.example", b"file://", b"testserver", None],
+    [
+        b"https://evil.example",
+        b"null",
+        b"http://testserver.evil.example",
+        b"file://",
+        b"testserver",
+        b"http://testserver:9999",  # same host, another port: another origin
+        None,
+    ],
 )
 async def test_session_cookie_with_foreign_missing_or_null_origin_is_refused(user, origin):
     cookie = await session_cookie_for(user)
@@ -125,3 +133,23 @@ async def test_refused_connection_ignores_what_it_is_sent(user):
     await comm.send_json_to({"type": "resume", "since": 0})
     assert await comm.receive_nothing(timeout=0.3)
     await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "secure", "allowed"),
+    [
+        ("http://testserver", "testserver", False, True),
+        ("http://testserver:80", "testserver", False, True),
+        ("https://testserver", "testserver:443", True, True),
+        ("https://testserver", "testserver", False, True),  # TLS ended by a proxy: ws behind https
+        ("http://testserver", "testserver", True, False),  # a wss socket from an http page
+        ("http://testserver:8000", "testserver:8001", False, False),
+        ("http://localhost:8000", "testserver:8000", False, False),  # another allowed host
+        ("http://testserver", None, False, False),
+        ("https://app.example", "testserver", True, True),  # listed in CSRF_TRUSTED_ORIGINS
+        ("https://app.example:444", "testserver", True, False),
+    ],
+)
+def test_origin_is_the_pages_own(settings, origin, host, secure, allowed):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example"]
+    assert origin_is_allowed(origin, host=host, secure=secure) is allowed
