@@ -15,6 +15,18 @@ INSERT_TWO = (
 )
 
 
+def _raw_tx(cursor, user) -> int:
+    """A ledger transaction inserted by the current database transaction: the
+    only kind that accepts entries."""
+    cursor.execute(
+        "INSERT INTO wallets_ledgertransaction (user_id, kind, currency, amount, reference,"
+        " idempotency_key, fingerprint, memo, created_at)"
+        " VALUES (%s, 'transfer', 'USD', 1, '', 'raw', '', '', now()) RETURNING id",
+        [user.pk],
+    )
+    return cursor.fetchone()[0]
+
+
 def _tx_and_accounts(user):
     tx = services.wallet_deposit(user=user, amount=D("10.00"), currency="USD", idempotency_key="seed")
     available = Account.objects.get(owner=user, kind="available")
@@ -24,43 +36,84 @@ def _tx_and_accounts(user):
 
 @pytest.mark.django_db(transaction=True)
 def test_unbalanced_raw_insert_fails_at_commit_not_before(user):
-    tx, available, _ = _tx_and_accounts(user)
+    _, available, _ = _tx_and_accounts(user)
     entries = Entry.objects.count()
     with pytest.raises(IntegrityError, match="does not balance"):
         with transaction.atomic():
             with connection.cursor() as cursor:
+                tx_id = _raw_tx(cursor, user)
                 cursor.execute(
                     "INSERT INTO wallets_entry (transaction_id, account_id, amount) VALUES (%s, %s, %s)",
-                    [tx.pk, available.pk, D("5.00")],
+                    [tx_id, available.pk, D("5.00")],
                 )
                 # Deferred: the statement itself succeeded; only COMMIT refuses it.
-                cursor.execute("SELECT count(*) FROM wallets_entry WHERE transaction_id = %s", [tx.pk])
-                assert cursor.fetchone()[0] == 3
+                cursor.execute("SELECT count(*) FROM wallets_entry WHERE transaction_id = %s", [tx_id])
+                assert cursor.fetchone()[0] == 1
     assert Entry.objects.count() == entries
     ledger_invariants()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_balanced_raw_insert_commits(user):
+def test_balanced_raw_insert_into_a_transaction_committed_earlier_is_refused(user):
     tx, available, reserved = _tx_and_accounts(user)
+    with pytest.raises(IntegrityError, match=f"ledger transaction {tx.pk} is closed"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                INSERT_TWO,
+                [tx.pk, available.pk, D("-1.00"), tx.pk, reserved.pk, D("1.00")],
+            )
+    assert Entry.objects.filter(transaction=tx).count() == 2
+    ledger_invariants()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_balanced_raw_insert_in_the_creating_transaction_commits_even_from_a_savepoint(user):
+    _, available, reserved = _tx_and_accounts(user)
     with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic():  # a savepoint: a subtransaction with its own xid
+            tx_id = _raw_tx(cursor, user)
+        with transaction.atomic():  # another savepoint
+            cursor.execute(INSERT_TWO, [tx_id, available.pk, D("-1.00"), tx_id, reserved.pk, D("1.00")])
         cursor.execute(
-            INSERT_TWO,
-            [tx.pk, available.pk, D("-1.00"), tx.pk, reserved.pk, D("1.00")],
+            "UPDATE wallets_account SET balance = balance + CASE id WHEN %s THEN -1 ELSE 1 END"
+            " WHERE id IN (%s, %s)",
+            [available.pk, available.pk, reserved.pk],
         )
-    assert Entry.objects.filter(transaction=tx).count() == 4
+    assert Entry.objects.filter(transaction_id=tx_id).count() == 2
+    ledger_invariants()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_supplied_created_xact_is_overwritten(user):
+    _, available, reserved = _tx_and_accounts(user)
+    with connection.cursor() as cursor:
+        # Autocommit: claims the next transaction's id, so that the entries
+        # inserted by it would pass if the claim were kept.
+        cursor.execute(
+            "INSERT INTO wallets_ledgertransaction (user_id, kind, currency, amount, reference,"
+            " idempotency_key, fingerprint, memo, created_at, created_xact)"
+            " VALUES (%s, 'transfer', 'USD', 1, '', 'raw', '', '', now(),"
+            " (pg_current_xact_id()::text::bigint + 1)::text::xid8) RETURNING id",
+            [user.pk],
+        )
+        tx_id = cursor.fetchone()[0]
+    with pytest.raises(IntegrityError, match=f"ledger transaction {tx_id} is closed"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(INSERT_TWO, [tx_id, available.pk, D("-1.00"), tx_id, reserved.pk, D("1.00")])
+    assert Entry.objects.filter(transaction_id=tx_id).count() == 0
 
 
 @pytest.mark.django_db(transaction=True)
 def test_transaction_mixing_currencies_must_balance_per_currency(user, settings):
     settings.WALLET_CURRENCIES = {"USD": 2, "EUR": 2}
-    tx, available, _ = _tx_and_accounts(user)
+    _, available, _ = _tx_and_accounts(user)
     eur = Account.objects.create(owner=user, kind="reserved", currency="EUR")
     with pytest.raises(IntegrityError, match="does not balance"):
         with transaction.atomic(), connection.cursor() as cursor:
+            tx_id = _raw_tx(cursor, user)
             cursor.execute(
                 INSERT_TWO,
-                [tx.pk, available.pk, D("-1.00"), tx.pk, eur.pk, D("1.00")],
+                [tx_id, available.pk, D("-1.00"), tx_id, eur.pk, D("1.00")],
             )
 
 
@@ -81,6 +134,25 @@ def test_raw_update_or_delete_of_an_entry_fails(user, sql):
         D("-10"),
         D("10"),
     ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("sql", "op"),
+    [
+        ("UPDATE wallets_ledgertransaction SET amount = amount * 2 WHERE id = %s", "UPDATE"),
+        ("UPDATE wallets_ledgertransaction SET memo = 'edited' WHERE id = %s", "UPDATE"),
+        ("DELETE FROM wallets_ledgertransaction WHERE id = %s", "DELETE"),
+    ],
+)
+def test_raw_update_or_delete_of_a_ledger_transaction_fails(user, sql, op):
+    tx, _, _ = _tx_and_accounts(user)
+    message = f"ledger transactions are insert-only: {op} refused on wallets_ledgertransaction id {tx.pk}"
+    with pytest.raises(IntegrityError, match=message):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [tx.pk])
+    stored = LedgerTransaction.objects.get(pk=tx.pk)
+    assert (stored.amount, stored.memo) == (D("10.00"), "")
 
 
 @pytest.mark.django_db
