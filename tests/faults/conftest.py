@@ -1,5 +1,6 @@
 """Fixtures of the fault suite: a Celery queue of the test's own (so no other
-run's worker takes its tasks) and a process pool that always cleans up."""
+run's worker takes its tasks), a process pool that always cleans up, and
+reference WebSocket clients held open through a test."""
 
 import os
 import subprocess
@@ -7,9 +8,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from rest_framework.authtoken.models import Token
 
 from config.celery_app import app
-from tests.faults.processes import group_kill, group_stop, worker_start
+from tests.faults.processes import free_port, group_kill, group_stop, web_start, worker_start
+from tests.faults.stream_clients import StreamClients
 from trading.faults import fault_disarm
 
 FAULT_POINTS = ("trade_open", "trade_open.reserved")
@@ -68,3 +71,25 @@ def processes(fault_queue, tmp_path):
     pool.stop_all()
     for point in FAULT_POINTS:
         fault_disarm(point)
+
+
+@pytest.fixture
+def stream_clients(processes, tmp_path):
+    """`connect(users)`: a daphne web process (on this run's Redis) and one
+    reference WebSocket client per user, connected until the test ends."""
+    started: list[StreamClients] = []
+
+    def connect(users) -> StreamClients:
+        port = free_port()
+        processes.add(web_start(port=port, log=tmp_path / "web.log"))
+        clients = StreamClients(
+            base_url=f"http://127.0.0.1:{port}",
+            tokens={u.pk: Token.objects.create(user=u).key for u in users},
+        )
+        started.append(clients)
+        clients.start()
+        return clients
+
+    yield connect
+    for clients in started:
+        clients.stop()

@@ -4,7 +4,9 @@ before the trade row was saved.
 
 Documented outcome: the transaction never commits (nothing was reserved),
 the task sees a database error, which is transient: it is retried on a fresh
-connection and the trade opens exactly once, its stake reserved once.
+connection and the trade opens exactly once, its stake reserved once. The
+user's reference WebSocket client, connected throughout, receives every
+event once, in order.
 """
 
 from decimal import Decimal
@@ -37,11 +39,12 @@ def _backend_in_transaction() -> int | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
-def test_connection_killed_mid_transaction_opens_the_trade_once(processes):
+def test_connection_killed_mid_transaction_opens_the_trade_once(processes, stream_clients):
     inst = make_instrument("PGT-USD", fee_bps=10, price_scale=2)
     quote(inst, "100.00")
     user = UserFactory()
     fund(user, "1000.00")
+    clients = stream_clients([user])
     # The worker pauses inside the open transaction, after the reserve.
     fault_arm("trade_open.reserved", sleep_seconds=5)
     processes.worker()
@@ -70,3 +73,4 @@ def test_connection_killed_mid_transaction_opens_the_trade_once(processes):
     assert Event.objects.filter(user=user, event="trade.opened").count() == 1
     assert_trades_consistent(expected_count=1)
     assert_ledger_invariants()
+    clients.assert_exactly_once(clients.finish())

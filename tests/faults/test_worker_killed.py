@@ -18,7 +18,10 @@ the stake was reserved and before the trade row is saved. The test waits
 until it is there (the point was hit and that trade's row is locked by
 another session) and SIGKILLs the worker. The transaction never commits:
 that trade is still queued, nothing of it reserved. A fresh worker gets the
-unacknowledged messages back and opens every trade exactly once.
+unacknowledged messages back and opens every trade exactly once. Each user
+holds a WebSocket connection with the reference client through a real
+daphne the whole time (tests/faults/stream_clients.py), in both tests: each
+ends with every event of its user exactly once, in order.
 
 Instead of sleeping "long enough" before the fresh worker starts, the test
 polls the broker until the killed worker's unacknowledged messages are
@@ -88,7 +91,7 @@ def _queued_rows_locked() -> list[int]:
     return [pk for pk in queued if pk not in free]
 
 
-def test_worker_killed_mid_settlement_batch_settles_each_trade_once(processes):
+def test_worker_killed_mid_settlement_batch_settles_each_trade_once(processes, stream_clients):
     inst = make_instrument("KIL-USD", fee_bps=10, price_scale=2)
     quote(inst, "100.00")
     a, b = UserFactory(), UserFactory()
@@ -101,6 +104,7 @@ def test_worker_killed_mid_settlement_batch_settles_each_trade_once(processes):
     tick(inst, "110.00", expired_at - timedelta(seconds=1))
     # The feed has recorded past the expiry: settlement need not wait for it.
     price_recorded_mark(symbols=[inst.symbol], through=timezone.now())
+    clients = stream_clients([a, b])
 
     blocker = _lock_accounts_of(b)
     try:
@@ -133,14 +137,16 @@ def test_worker_killed_mid_settlement_batch_settles_each_trade_once(processes):
     assert balance(a) == (D("2098.00"), D("0.00"))
     assert balance(b) == (D("2098.00"), D("0.00"))
     assert_ledger_invariants()
+    clients.assert_exactly_once(clients.finish())
 
 
-def test_worker_killed_during_a_burst_of_initiations_opens_each_trade_once(processes):
+def test_worker_killed_during_a_burst_of_initiations_opens_each_trade_once(processes, stream_clients):
     inst = make_instrument("BRS-USD", fee_bps=10, price_scale=2)
     quote(inst, "100.00")
     users = [UserFactory() for _ in range(4)]
     for user in users:
         fund(user, "1000.00")
+    clients = stream_clients(users)
     env = {"CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY)}
     first = processes.worker(**env)
     ids = [
@@ -191,3 +197,5 @@ def test_worker_killed_during_a_burst_of_initiations_opens_each_trade_once(proce
         # 10 x (50.00 stake + 0.05 fee)
         assert balance(user) == (D("499.50"), D("500.00"))
     assert_ledger_invariants()
+    # Each client, connected throughout, got every event of its user exactly once, in order.
+    clients.assert_exactly_once(clients.finish())
