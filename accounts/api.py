@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.forms import client_ip
 from accounts.services import (
+    client_ip,
     login_failure_record,
     login_failures_clear,
     login_throttle_check,

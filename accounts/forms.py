@@ -7,14 +7,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm, UsernameField
 
-from accounts.services import LoginThrottled, login_failure_record, login_failures_clear, login_throttle_check
-
-
-def client_ip(request: Any) -> str:
-    """The client address as the server sees it. Behind a proxy, configure it
-    to set REMOTE_ADDR (e.g. daphne --proxy-headers); a header the client can
-    forge is never trusted here."""
-    return str(request.META.get("REMOTE_ADDR", "")) if request is not None else ""
+from accounts.services import (
+    LoginThrottled,
+    client_ip,
+    login_failure_record,
+    login_failures_clear,
+    login_throttle_check,
+)
 
 
 class SignupForm(UserCreationForm):
@@ -27,7 +26,7 @@ class SignupForm(UserCreationForm):
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
-    """Django's login form with the per (username, address) failure limit."""
+    """Django's login form with the failed-login limiter (accounts.services)."""
 
     throttled = False
 
