@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from config.idempotency import IDEMPOTENCY_PARAMETER, idempotency_key
 from wallets import selectors, services
 from wallets.models import Account, Entry, WithdrawalRequest
 from wallets.serializers import (
@@ -35,26 +36,9 @@ from wallets.serializers import (
     WithdrawalSerializer,
 )
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    name="Idempotency-Key",
-    type=str,
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description="Unique per operation; a retry with the same key returns the first result, "
-    "the same key with other parameters gets a 422.",
-)
 USER_FILTER = OpenApiParameter(
     name="user", type=int, description="Staff only: show this user's objects (ignored for others)."
 )
-
-
-def idempotency_key(request: Request) -> str:
-    key = request.headers.get("Idempotency-Key", "")
-    if not key or len(key) > 255 or not key.isprintable():
-        raise ValidationError(
-            {"Idempotency-Key": ["This header is required: 1 to 255 printable characters."]}
-        )
-    return key
 
 
 class MoneyThrottle(ScopedRateThrottle):
@@ -161,7 +145,7 @@ class DepositView(APIView):
     @extend_schema(
         request=MoneyInputSerializer,
         responses={201: LedgerTransactionSerializer},
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
         key = idempotency_key(request)
@@ -183,7 +167,7 @@ class AdjustmentView(APIView):
     @extend_schema(
         request=AdjustmentInputSerializer,
         responses={201: LedgerTransactionSerializer},
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
         key = idempotency_key(request)
@@ -219,7 +203,9 @@ class WithdrawalViewSet(
         return selectors.withdrawal_list(user_id=_scope_user(self.request))
 
     @extend_schema(
-        request=MoneyInputSerializer, responses={201: WithdrawalSerializer}, parameters=[IDEMPOTENCY_HEADER]
+        request=MoneyInputSerializer,
+        responses={201: WithdrawalSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = idempotency_key(request)
@@ -247,7 +233,7 @@ class WithdrawalViewSet(
     @extend_schema(
         request=WithdrawalDecisionSerializer,
         responses=WithdrawalSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsAdminUser])
     def approve(self, request: Request, pk: str | None = None) -> Response:
@@ -256,7 +242,7 @@ class WithdrawalViewSet(
     @extend_schema(
         request=WithdrawalDecisionSerializer,
         responses=WithdrawalSerializer,
-        parameters=[IDEMPOTENCY_HEADER],
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated, IsAdminUser])
     def reject(self, request: Request, pk: str | None = None) -> Response:

@@ -244,3 +244,26 @@ def test_plans_api_create_list_cancel(auth_client, user, other_user, inst):
     assert (cancelled["status"], cancelled["returned"]) == ("cancelled", "500.00")
     assert balance(user) == (D("1000.00"), D("0.00"))
     assert Plan.objects.count() == 1
+
+
+@pytest.mark.parametrize("url", [URL, f"{URL}batch/", "/api/v1/plans/"])
+@pytest.mark.parametrize("key", [None, "", "x" * 101, "tab\tkey"])
+def test_initiation_without_a_valid_idempotency_key_is_400_naming_the_header(
+    auth_client, user, inst, url, key
+):
+    fund(user, "1000.00")
+    payload = {"trades": [body()]} if url.endswith("batch/") else body()
+    if url.startswith("/api/v1/plans/"):
+        payload = {
+            "instrument": inst.symbol,
+            "strategy": "dca",
+            "principal": "100.00",
+            "trade_fraction": "0.1",
+            "term_days": 7,
+        }
+    headers = {} if key is None else {"HTTP_IDEMPOTENCY_KEY": key}
+    response = auth_client.post(url, data=json.dumps(payload), content_type="application/json", **headers)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()
+    assert not Trade.objects.exists() and not Plan.objects.exists()
+    assert balance(user) == (Decimal("1000.00"), Decimal("0.00"))

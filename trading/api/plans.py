@@ -3,17 +3,16 @@ detail, cancel. Staff read everyone's plans (`?user=`); writes are the owner's."
 
 from __future__ import annotations
 
-import uuid
-
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from trading.api.trades import IDEMPOTENCY_HEADER, TRADE_THROTTLES, TradeCursorPagination, request_user
+from config.idempotency import IDEMPOTENCY_PARAMETER, idempotency_key
+from trading.api.trades import TRADE_THROTTLES, TradeCursorPagination, request_user
 from trading.models import Plan
 from trading.plans.selectors import plan_list
 from trading.plans.serializers import PlanCreateSerializer, PlanSerializer
@@ -43,12 +42,12 @@ class PlanListCreateApi(ListAPIView):
     @extend_schema(
         request=PlanCreateSerializer,
         responses={201: PlanSerializer},
-        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
         serializer = PlanCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        key = request.headers.get(IDEMPOTENCY_HEADER) or f"auto:{uuid.uuid4()}"
+        key = idempotency_key(request, max_length=100)
         plan, created = plan_create(
             user=request_user(request), idempotency_key=key, **serializer.validated_data
         )

@@ -15,7 +15,6 @@ another user's trade is a 404.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import django_filters
@@ -24,7 +23,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import CursorPagination
@@ -34,12 +33,11 @@ from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRate
 from rest_framework.views import APIView
 
 from config.errors import DomainError
+from config.idempotency import IDEMPOTENCY_PARAMETER, idempotency_key
 from trading.models import Trade, TradeSource, TradeStatus
 from trading.trades.selectors import trade_list
 from trading.trades.serializers import TRADE_FIELDS, TradeRequestSerializer, TradeSerializer
 from trading.trades.services import trade_cancel, trade_close, trade_request
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class TradeThrottle(ScopedRateThrottle):
@@ -130,10 +128,10 @@ class TradeListCreateApi(ListAPIView):
     @extend_schema(
         request=TradeRequestSerializer,
         responses={202: TradeAcceptedSerializer},
-        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
-        key = request.headers.get(IDEMPOTENCY_HEADER) or f"auto:{uuid.uuid4()}"
+        key = idempotency_key(request, max_length=100)
         trade = _request_from(
             request.data, user=request_user(request), idempotency_key=key, source=TradeSource.MANUAL
         )
@@ -203,12 +201,12 @@ class TradeBatchApi(APIView):
     @extend_schema(
         request=TradeBatchSerializer,
         responses={200: TRADE_BATCH_RESULT},
-        parameters=[OpenApiParameter(IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
         batch = TradeBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
-        base = request.headers.get(IDEMPOTENCY_HEADER) or f"auto:{uuid.uuid4()}"
+        base = idempotency_key(request, max_length=96)  # item keys are `<key>:<index>`
         results: list[dict[str, Any]] = []
         for index, item in enumerate(batch.validated_data["trades"]):
             data = dict(item)
