@@ -57,6 +57,12 @@ def test_form_requires_login():
     assert response.status_code == 302 and "/login" in response["Location"]
 
 
+def test_status_check_without_a_session_is_a_json_403(db):
+    response = Client().get("/api/check-trade-status/")
+    assert response.status_code == 403
+    assert response.json() == {"code": "not_authenticated", "detail": "Log in to check a trade."}
+
+
 def test_form_without_csrf_is_refused(browser, inst):
     token, _ = form_token(browser)
     response = browser.post("/trade/new/", {"instrument": "WEB-USD", "form_token": token})

@@ -19,7 +19,6 @@ import logging
 from typing import Any
 
 from celery.result import AsyncResult
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -126,8 +125,11 @@ class TradeInitiationStatusView(LoginRequiredMixin, View):
 
 @never_cache
 @require_GET
-@login_required
 def check_trade_initiation_status(request: HttpRequest) -> JsonResponse:
+    # A JSON client polls this: answer 403 in JSON (as the API does for a
+    # missing session), not a redirect to the login page.
+    if not request.user.is_authenticated:
+        return JsonResponse({"code": "not_authenticated", "detail": "Log in to check a trade."}, status=403)
     try:
         tracked, trade = _tracked(request)
     except Http404 as exc:
