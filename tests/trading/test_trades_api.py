@@ -69,6 +69,18 @@ BAD_INPUTS = [
     ({"stake": "NaN"}, "stake"),
     ({"stake": "Infinity"}, "stake"),
     ({"stake": "١٠٠"}, "stake"),
+    ({"stake": " 100.00"}, "stake"),
+    ({"stake": "100.00 "}, "stake"),
+    ({"stake": "+100.00"}, "stake"),
+    ({"stake": ""}, "stake"),
+    ({"stake": "nan"}, "stake"),
+    ({"stake": "-inf"}, "stake"),
+    ({"stake": "-Infinity"}, "stake"),
+    ({"stake": "0x64"}, "stake"),
+    ({"stake": "1000000.00"}, "stake"),  # over the instrument's maximum
+    ({"stake": "0.50"}, "stake"),  # under its minimum
+    ({"stake": ["100.00"]}, "stake"),
+    ({"instrument": " API-USD"}, "instrument"),
     ({"stake": 100.001}, "stake"),  # a JSON number is parsed exactly: three places refused
     ({"stake": True}, "stake"),
     ({"stake": None}, "stake"),
@@ -92,6 +104,16 @@ def test_bad_input_is_400_naming_the_field_and_nothing_written(auth_client, inst
     assert field in response.json()
     assert Trade.objects.count() == 0
     assert Event.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_duplicate_json_key_is_refused_and_nothing_written(auth_client, inst):
+    quote(inst, "100.00")
+    raw = '{"instrument": "API-USD", "side": "buy", "stake": "1.00", "stake": "100.00"}'
+    response = auth_client.post(URL, data=raw, content_type="application/json", HTTP_IDEMPOTENCY_KEY="dup")
+    assert response.status_code == 400
+    assert "stake" in json.dumps(response.json())
+    assert Trade.objects.count() == 0
 
 
 @pytest.mark.django_db

@@ -45,7 +45,7 @@ def plan_data(plan: Plan) -> dict[str, Any]:
 
 
 class PlanCreateSerializer(serializers.Serializer):
-    instrument = serializers.CharField(max_length=20)
+    instrument = serializers.CharField(max_length=20, trim_whitespace=False)  # " BTC-USD" is not a symbol
     strategy = serializers.ChoiceField(choices=PlanStrategy.choices)
     principal = MoneyField()
     trade_fraction = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=None)

@@ -136,7 +136,7 @@ class PriceLevelField(serializers.Field):
 class TradeRequestSerializer(serializers.Serializer):
     """Input of a trade request (API create, batch items, the HTML form)."""
 
-    instrument = serializers.CharField(max_length=20)
+    instrument = serializers.CharField(max_length=20, trim_whitespace=False)  # " BTC-USD" is not a symbol
     side = serializers.ChoiceField(choices=TradeSide.choices)
     stake = MoneyField()
     duration = serializers.IntegerField(
