@@ -3,14 +3,16 @@
 Two passes, each in batches of `SETTLEMENT_BATCH_SIZE` rows taken with
 `SELECT ... FOR UPDATE SKIP LOCKED`, one transaction per batch:
 
-1. expiry: open trades with `expires_at <= now` settle at `price_at(symbol,
+1. levels: open trades (expired ones too) whose take-profit, stop-loss or
+   liquidation level the recorded price path since the last run reached
+   settle at that level, at the instant it was reached, if that was before
+   expiry (`trading/trades/levels.py`).
+2. expiry: open trades with `expires_at <= now` settle at `price_at(symbol,
    expires_at)`, the last price recorded at or before expiry, so a run that
    comes late gives the same answer. It waits until the feed has recorded
    prices through that instant (`price_recorded_through`), at most
    `SETTLEMENT_GRACE_SECONDS`, then settles on what was recorded; a trade
    with no recorded price at all stays open and is logged.
-2. levels: open trades whose take-profit, stop-loss or liquidation level the
-   latest fresh price has reached settle at that level (`trading.pnl.price_hits`).
 
 Two workers running this at once never touch the same row (SKIP LOCKED), and
 settlement runs under the row lock, so a trade settles once. A plan trade
@@ -34,14 +36,14 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.errors import DomainError
 from trading.locks import plan_try_lock
-from trading.models import CloseReason, Trade, TradeSide, TradeStatus
-from trading.pnl import price_hits
+from trading.models import CloseReason, Trade, TradeStatus
 from trading.prices import price_at, price_latest_many, price_recorded_through
+from trading.trades.levels import Path, first_hit, level_path, level_path_done, level_trades, path_could_hit
 from trading.trades.services import SettleOrder, trade_settle_locked, trades_settle_locked
 
 logger = logging.getLogger(__name__)
@@ -176,42 +178,31 @@ def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = N
             )
         return waiting | _settle(orders, report=report)
 
+    # Levels first: a level reached before expiry wins over the expiry price.
+    with_levels = level_trades()
+    symbols = sorted(set(with_levels.values_list("instrument__symbol", flat=True)))
+    for symbol, quote in price_latest_many(symbols, now=now).items():
+        path = level_path(symbol, trades=with_levels, quote=quote, now=now)
+        if not path.points:
+            continue
+
+        def settle_hits(batch: list[Trade], path: Path = path) -> set[int]:
+            orders, missed = [], set()
+            for trade in batch:
+                hit = first_hit(trade, path)
+                if hit is None:
+                    missed.add(trade.pk)
+                    continue
+                orders.append(SettleOrder(trade=trade, exit_price=hit.price, reason=hit.reason, at=hit.at))
+            return missed | _settle(orders, report=report)
+
+        candidates = with_levels.filter(path_could_hit(path), instrument__symbol=symbol)
+        _batches(candidates, handle=settle_hits, batch_size=size)
+        level_path_done(path)
+
     open_trades = Trade.objects.filter(status=TradeStatus.OPEN)
     _batches(open_trades.filter(expires_at__lte=now), handle=settle_expired, batch_size=size)
 
-    with_levels = open_trades.filter(expires_at__gt=now).filter(
-        Q(take_profit__isnull=False) | Q(stop_loss__isnull=False) | Q(liquidation_price__gt=0)
-    )
-    symbols = sorted(set(with_levels.values_list("instrument__symbol", flat=True)))
-    for symbol, quote in price_latest_many(symbols, now=now).items():
-        if quote.price is None or quote.stale or quote.at is None:
-            continue
-        price, at = quote.price, quote.at
-        hit = (
-            Q(side=TradeSide.BUY)
-            & (Q(take_profit__lte=price) | Q(stop_loss__gte=price) | Q(liquidation_price__gte=price))
-        ) | (
-            Q(side=TradeSide.SELL)
-            & (Q(take_profit__gte=price) | Q(stop_loss__lte=price) | Q(liquidation_price__lte=price))
-        )
-
-        def settle_hits(batch: list[Trade], price: Decimal = price, at: datetime = at) -> set[int]:
-            orders, missed = [], set()
-            for trade in batch:
-                found = price_hits(
-                    side=trade.side,
-                    price=price,
-                    take_profit=trade.take_profit,
-                    stop_loss=trade.stop_loss,
-                    liquidation=trade.liquidation_price or None,
-                )
-                if found is None:
-                    missed.add(trade.pk)
-                    continue
-                orders.append(SettleOrder(trade=trade, exit_price=found[1], reason=found[0], at=at))
-            return missed | _settle(orders, report=report)
-
-        _batches(with_levels.filter(hit, instrument__symbol=symbol), handle=settle_hits, batch_size=size)
     # The trades themselves are named by the per-batch lines of
     # trades_settle_locked; an idle run (most minutes) says nothing.
     if report.settled or report.waiting or report.errors:
