@@ -17,15 +17,26 @@ pytestmark = pytest.mark.django_db(transaction=True)
 D = Decimal
 
 
-def run_all(calls, *, threads):
+def run_all(calls, *, threads, backends=None):
     """Run `calls` on `threads` worker threads started together; return each outcome
-    (the result or the exception) in order. Each thread closes its connection."""
+    (the result or the exception) in order. Each thread opens its own connection
+    before the barrier (its server pid goes into `backends`, if given) and
+    closes it at the end."""
     barrier = threading.Barrier(threads)
     local = threading.local()
 
     def run(call):
         if not getattr(local, "started", False):
             local.started = True
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_backend_pid()")
+                    pid = cursor.fetchone()[0]
+            except Exception:
+                barrier.abort()  # the others fail too instead of waiting forever
+                raise
+            if backends is not None:
+                backends.add(pid)
             barrier.wait()
         try:
             return call()
@@ -53,7 +64,11 @@ def test_200_concurrent_reservations_on_one_wallet_exactly_floor_succeed():
             user=user, amount=amount, currency="USD", reference=f"t{i}", idempotency_key=f"r{i}"
         )
 
-    outcomes = run_all([reserve(i) for i in range(200)], threads=16)
+    # 40 connections at once (PostgreSQL here allows 100, shared with other
+    # suites), all released together by the barrier.
+    backends = set()
+    outcomes = run_all([reserve(i) for i in range(200)], threads=40, backends=backends)
+    assert len(backends) == 40  # 40 server processes, all connected before the start
     succeeded = [o for o in outcomes if isinstance(o, LedgerTransaction)]
     refused = [o for o in outcomes if isinstance(o, InsufficientFunds)]
     expected = int(D("100.00") // amount)  # 133
