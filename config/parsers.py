@@ -18,11 +18,17 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise ValueError(f"duplicate key {key!r}")
+            raise DuplicateKey(key)
         result[key] = value
     return result
 
@@ -42,5 +48,8 @@ class StrictJSONParser(JSONParser):
         encoding = (parser_context or {}).get("encoding", "utf-8")
         try:
             return loads_strict(stream.read().decode(encoding))
+        except DuplicateKey as exc:
+            # Named like a field error, so a client sees which field was sent twice.
+            raise ParseError({exc.key: ["duplicate key"]}) from exc
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc

@@ -20,3 +20,15 @@ def test_non_finite_literals_are_refused(text):
 def test_duplicate_keys_are_refused():
     with pytest.raises(ValueError, match="duplicate key 'amount'"):
         loads_strict('{"amount": "1", "amount": "1000"}')
+
+
+def test_the_parser_names_the_duplicated_field():
+    import io
+
+    from rest_framework.exceptions import ParseError
+
+    from config.parsers import StrictJSONParser
+
+    with pytest.raises(ParseError) as error:
+        StrictJSONParser().parse(io.BytesIO(b'{"currency": "USD", "amount": "1", "amount": "1000"}'))
+    assert error.value.detail == {"amount": ["duplicate key"]}

@@ -117,8 +117,22 @@ def test_duplicate_json_keys_are_refused(auth_client):
     before = counts()
     response = post(auth_client, DEPOSITS, '{"amount": "1.00", "amount": "1000.00", "currency": "USD"}')
     assert response.status_code == 400
-    assert "duplicate key" in response.json()["detail"]
+    assert response.json() == {"amount": ["duplicate key"]}
     assert counts() == before
+
+
+@pytest.mark.parametrize("url", [DEPOSITS, WITHDRAWALS])
+def test_a_body_over_the_upload_limit_is_refused_and_writes_nothing(auth_client, user, settings, url):
+    funded(user)
+    before = counts()
+    padding = "x" * settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # alone over 256 KiB
+    body = f'{{"amount": "1.00", "currency": "USD", "memo": "{padding}"}}'
+    assert len(body.encode()) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE == 256 * 1024
+    response = post(auth_client, url, body)
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+    assert counts() == before
+    assert balance(user) == D("500.00")
 
 
 def test_unknown_currency_names_the_field(auth_client):
