@@ -271,6 +271,23 @@ def _reject(trade: Trade, *, code: str, message: str) -> Trade:
     return trade
 
 
+def _fail(trade: Trade, *, code: str, reason: str) -> Trade:
+    """A queued trade that will not be opened: given up after retries, or never picked up."""
+    trade.status = TradeStatus.FAILED
+    trade.failure_code = code
+    trade.failure_reason = reason[:300]
+    trade.next_attempt_at = None
+    trade.save()
+    _publish(trade, TRADE_FAILED)
+    logger.info(
+        "trade %s failed: %s",
+        trade.pk,
+        trade.failure_reason,
+        extra={"trade_id": trade.pk, "user_id": trade.user_id, "status": trade.status, "code": code},
+    )
+    return trade
+
+
 def _entry_refusal(trade: Trade, *, now: datetime) -> tuple[str, str] | None:
     """The business rule that forbids opening now, as (code, message), or None.
 
@@ -420,23 +437,7 @@ def trade_attempt_failed(*, trade_id: int, code: str, reason: str) -> RetryDecis
             if code == PriceUnavailable.code:
                 _reject(trade, code=code, message=f"No fresh price after {trade.attempts} attempts.")
             else:
-                trade.status = TradeStatus.FAILED
-                trade.failure_code = code
-                trade.failure_reason = f"Gave up after {trade.attempts} attempts: {reason}"[:300]
-                trade.next_attempt_at = None
-                trade.save()
-                _publish(trade, TRADE_FAILED)
-                logger.info(
-                    "trade %s failed: %s",
-                    trade.pk,
-                    trade.failure_reason,
-                    extra={
-                        "trade_id": trade.pk,
-                        "user_id": trade.user_id,
-                        "status": trade.status,
-                        "code": code,
-                    },
-                )
+                _fail(trade, code=code, reason=f"Gave up after {trade.attempts} attempts: {reason}")
             return RetryDecision(retry=False)
         countdown = retry_countdown(trade.attempts)
         retry_at = timezone.now() + timedelta(seconds=countdown)
@@ -724,23 +725,7 @@ def trade_queued_sweep(*, now: datetime | None = None) -> tuple[int, int]:
             trade = trade_lock(trade_id=trade_id)
             if trade.status != TradeStatus.QUEUED:
                 continue
-            trade.status = TradeStatus.FAILED
-            trade.failure_code = "queued_timeout"
-            trade.failure_reason = f"Not opened within {settings.QUEUED_TIMEOUT} s."
-            trade.next_attempt_at = None
-            trade.save()
-            _publish(trade, TRADE_FAILED)
-            logger.info(
-                "trade %s failed: %s",
-                trade.pk,
-                trade.failure_reason,
-                extra={
-                    "trade_id": trade.pk,
-                    "user_id": trade.user_id,
-                    "status": trade.status,
-                    "code": trade.failure_code,
-                },
-            )
+            _fail(trade, code="queued_timeout", reason=f"Not opened within {settings.QUEUED_TIMEOUT} s.")
             failed += 1
     stuck = Trade.objects.filter(status=TradeStatus.QUEUED, created_at__lt=overdue, created_at__gte=timeout)
     for trade in stuck.exclude(next_attempt_at__gte=overdue):
