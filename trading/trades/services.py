@@ -250,42 +250,38 @@ def _replay(existing: Trade, fingerprint: str) -> TradeRequestResult:
 # --- open ------------------------------------------------------------------
 
 
-def _reject(trade: Trade, *, code: str, message: str) -> Trade:
-    # A refusal after pricing leaves no half-filled entry behind.
-    trade.entry_price = trade.quantity = trade.liquidation_price = None
-    trade.opened_at = trade.expires_at = None
-    trade.fee = Decimal(0)
-    trade.status = TradeStatus.REJECTED
-    trade.failure_code = code
-    trade.failure_reason = message[:300]
-    trade.next_attempt_at = None
-    trade.save()
-    _publish(trade, TRADE_REJECTED)
-    logger.info(
-        "trade %s rejected: %s (%s)",
-        trade.pk,
-        code,
-        trade.failure_reason,
-        extra={"trade_id": trade.pk, "user_id": trade.user_id, "status": trade.status, "code": code},
-    )
-    return trade
-
-
-def _fail(trade: Trade, *, code: str, reason: str) -> Trade:
-    """A queued trade that will not be opened: given up after retries, or never picked up."""
-    trade.status = TradeStatus.FAILED
+def _end_unopened(trade: Trade, *, status: str, event: str, code: str, reason: str) -> Trade:
+    """A queued trade that will never open: its final state, event and log line."""
+    trade.status = status
     trade.failure_code = code
     trade.failure_reason = reason[:300]
     trade.next_attempt_at = None
     trade.save()
-    _publish(trade, TRADE_FAILED)
+    _publish(trade, event)
+    # Rejections name their code (the user's reason); failures say what gave up.
+    detail = f"{code} ({trade.failure_reason})" if status == TradeStatus.REJECTED else trade.failure_reason
     logger.info(
-        "trade %s failed: %s",
+        "trade %s %s: %s",
         trade.pk,
-        trade.failure_reason,
-        extra={"trade_id": trade.pk, "user_id": trade.user_id, "status": trade.status, "code": code},
+        status,
+        detail,
+        extra={"trade_id": trade.pk, "user_id": trade.user_id, "status": status, "code": code},
     )
     return trade
+
+
+def _reject(trade: Trade, *, code: str, message: str) -> Trade:
+    """A business refusal: final, with the reason for the user."""
+    # A refusal after pricing leaves no half-filled entry behind.
+    trade.entry_price = trade.quantity = trade.liquidation_price = None
+    trade.opened_at = trade.expires_at = None
+    trade.fee = Decimal(0)
+    return _end_unopened(trade, status=TradeStatus.REJECTED, event=TRADE_REJECTED, code=code, reason=message)
+
+
+def _fail(trade: Trade, *, code: str, reason: str) -> Trade:
+    """Given up after retries, or never picked up by a worker."""
+    return _end_unopened(trade, status=TradeStatus.FAILED, event=TRADE_FAILED, code=code, reason=reason)
 
 
 def _entry_refusal(trade: Trade, *, now: datetime) -> tuple[str, str] | None:
