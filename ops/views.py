@@ -5,8 +5,8 @@ Prometheus, and the staff health page.
   process reaches PostgreSQL and Redis. No detail leaks to the internet.
 - `/metrics` answers a staff session, or a scraper that sends
   `Authorization: Bearer <METRICS_TOKEN>` (only when `METRICS_TOKEN` is set).
-  No client address is trusted: daphne runs with `--proxy-headers`, so
-  REMOTE_ADDR comes from X-Forwarded-For, which any client can write.
+  No client address is trusted: behind a proxy every request comes from the
+  proxy, and X-Forwarded-For is whatever the client wrote.
 - `/ops/health/` is the staff page; its ES module polls the JSON API.
 """
 
