@@ -31,12 +31,13 @@ from typing import Any
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import AllowAny
 
+from config.idempotency import HEADER
+
 ERROR_BODY: dict[str, Any] = {
     "type": "object",
     "additionalProperties": {},
     "description": "`code` and `detail`, or DRF's `detail`, or messages per field.",
 }
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 _PAGE_PARAMS = {"cursor", "page"}
 _WHY = {
     "400": "Invalid input (messages per field).",
@@ -66,7 +67,7 @@ class ApiSchema(AutoSchema):
         codes = []
         parameters = operation.get("parameters", [])
         query = [p for p in parameters if p.get("in") == "query"]
-        idempotent = any(p.get("in") == "header" and p.get("name") == IDEMPOTENCY_HEADER for p in parameters)
+        idempotent = any(p.get("in") == "header" and p.get("name") == HEADER for p in parameters)
         on_object = "{" in self.path
         if "requestBody" in operation or query or idempotent:
             codes.append("400")
