@@ -34,10 +34,11 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from config.env import with_database  # noqa: E402
 
 BENCH_DB = os.environ.get("BENCH_DB", "tv_bench_bars")
 # Samples per case; cases returning thousands of bars take long, so they get
@@ -50,15 +51,10 @@ RANGES = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelt
 INTERVALS = ["1m", "5m", "15m", "1h", "1d"]
 
 
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
 def _admin_exec(url: str, sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
         conn.execute(sql)
 
 
@@ -109,7 +105,7 @@ def windows(span: timedelta, repeats: int) -> list[datetime]:
 
 def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    url = _with_db(base_url, BENCH_DB)
+    url = with_database(base_url, BENCH_DB)
     _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     _admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
     os.environ["DATABASE_URL"] = url

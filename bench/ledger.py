@@ -30,10 +30,11 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from config.env import with_database  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "8"))
@@ -43,15 +44,10 @@ BATCH = int(os.environ.get("BENCH_BATCH", "20"))
 AMOUNT = Decimal("0.01")
 
 
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
 def _admin_exec(url: str, sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
         conn.execute(sql)
 
 
@@ -127,7 +123,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     _admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
-    url = _with_db(base_url, BENCH_DB)
+    url = with_database(base_url, BENCH_DB)
     os.environ["DATABASE_URL"] = url
     try:
         result = _bench(url)

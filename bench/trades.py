@@ -43,10 +43,11 @@ from datetime import timedelta
 from decimal import Decimal
 from http.client import HTTPConnection, HTTPException
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from config.env import with_database  # noqa: E402
 
 # Per run by default: two runs at once (two engineers, or run_all beside a
 # hand run) must never drop each other's database.
@@ -67,15 +68,10 @@ SYMBOL = "BENCH-USD"
 PARTS = os.environ.get("BENCH_PARTS", "http,opened,settlement").split(",")
 
 
-def _with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
 def _admin_exec(url: str, sql: str) -> None:
     import psycopg
 
-    with psycopg.connect(_with_db(url, "postgres"), autocommit=True) as conn:
+    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
         conn.execute(sql)
 
 
@@ -428,7 +424,7 @@ def main() -> None:
     os.environ.setdefault("CHANNEL_PREFIX", f"tvbench{uuid.uuid4().hex[:8]}")
     _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     _admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
-    url = _with_db(base_url, BENCH_DB)
+    url = with_database(base_url, BENCH_DB)
     os.environ["DATABASE_URL"] = url
     procs = Processes(
         {

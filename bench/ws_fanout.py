@@ -46,6 +46,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from config.env import with_database  # noqa: E402
+from tests.children import redis_server_binary  # noqa: E402
+
 PY = sys.executable
 CONNECT_CAP_SECONDS = float(os.environ.get("BENCH_CONNECT_CAP", "150"))
 
@@ -487,13 +491,16 @@ def main() -> None:
     parser.add_argument("--per-tx", type=int, default=1, help="events per transaction in the `fast` phase")
     parser.add_argument("--server", choices=["daphne", "uvicorn", "both"], default="daphne")
     parser.add_argument("--database", default="tv_bench_ws")
-    parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432"))
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("BENCH_PG")
+        or os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x"),
+        help="a PostgreSQL URL of the server to use (its database name is replaced)",
+    )
     args = parser.parse_args()
 
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
-    redis_binary = shutil.which("redis-server")
-    if not redis_binary:
-        raise SystemExit("redis-server not found")
+    redis_binary = redis_server_binary()
     workdir = tempfile.mkdtemp(prefix="tv-bench-ws-")
     redis_port = free_port()
     env = {
@@ -504,7 +511,7 @@ def main() -> None:
         "SECRET_KEY": "bench-only-not-a-secret",
         "SECURE_SSL_REDIRECT": "0",
         "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": f"{args.pg}/{args.database}",
+        "DATABASE_URL": with_database(args.pg, args.database),
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "CHANNEL_PREFIX": "benchws",
         "CACHE_PREFIX": "benchws",
@@ -517,7 +524,7 @@ def main() -> None:
             env,
         )
         wait_for_port(redis_port)
-        database_create(f"{args.pg}/postgres", args.database)
+        database_create(with_database(args.pg, "postgres"), args.database)
         subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         os.environ.update(env)
         import django
@@ -534,7 +541,7 @@ def main() -> None:
         for process in reversed(PROCESSES):
             stop(process)
         with contextlib.suppress(Exception):
-            database_drop(f"{args.pg}/postgres", args.database)
+            database_drop(with_database(args.pg, "postgres"), args.database)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

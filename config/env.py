@@ -1,6 +1,7 @@
 """Small, typed readers for environment variables (twelve-factor config)."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -32,3 +33,12 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def with_database(url: str, name: str) -> str:
+    """`url` naming the database `name` instead. Everything else passes
+    through as written (user, a percent-encoded password, a Unix-socket
+    directory as host, port, query options such as sslmode), so a child
+    process given this URL connects exactly as its parent does."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))

@@ -8,7 +8,32 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from tests import children
 from tests.factories import UserFactory
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """No process a test started may outlive the run: any still alive (found
+    by the run's mark in its environment, orphans included) is killed, named,
+    and fails the run."""
+    left = children.reap_leftovers()
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = "processes started by this test run outlived it (killed now):\n  " + "\n  ".join(left)
+    if reporter is not None:
+        reporter.write_sep("=", "leftover processes", red=True)
+        reporter.write_line(message)
+    else:
+        print(message)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _forget_exited_children() -> Iterator[None]:
+    yield
+    children.forget_exited()
 
 
 @pytest.fixture(autouse=True)

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -37,11 +35,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
+
+from tests import children
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -59,28 +58,10 @@ PYTHON = sys.executable
 STARTUP_TIMEOUT = 60
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _server_env() -> dict[str, str]:
     """The subprocesses' environment: the test database by name, the run's
     Redis and channel prefix, the test settings; never the async-unsafe flag."""
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    db = connection.settings_dict
-    user = db.get("USER") or "postgres"
-    password = f":{quote(str(db['PASSWORD']), safe='')}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    # A Unix-socket directory (the embedded PostgreSQL of ./dev.py) travels
-    # percent-encoded in the host part, as dev.py writes it.
-    env["DATABASE_URL"] = f"postgres://{user}{password}@{quote(str(host), safe='')}{port}/{db['NAME']}"
-    env["REDIS_URL"] = settings.REDIS_URL
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return children.child_env()
 
 
 @dataclass
@@ -90,13 +71,7 @@ class Proc:
     log: Path
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout=5)
+        children.stop(self.popen, timeout=15)
 
     def tail(self, lines: int = 40) -> str:
         try:
@@ -116,10 +91,8 @@ class Stack:
     def start(self, name: str, args: list[str]) -> Proc:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = self.logs / f"{name}.log"
-        handle = log.open("wb")
-        popen = subprocess.Popen(
-            args, cwd=ROOT, env=_server_env(), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        log.unlink(missing_ok=True)
+        popen = children.spawn(args, name=name, log=log, env=_server_env())
         proc = Proc(name, popen, log)
         self.procs.append(proc)
         return proc
@@ -186,7 +159,7 @@ def stack(_static_collected: None, transactional_db: Any, request: pytest.Fixtur
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     _seed_instruments()
     s = Stack(logs=ARTIFACTS / "logs" / request.node.name)
-    port = _free_port()
+    port = children.free_port()
     web = s.start(
         "web",
         [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],

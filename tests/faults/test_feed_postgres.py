@@ -17,6 +17,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from tests.children import with_options
 from tests.factories import InstrumentFactory
 from tests.faults.processes import database_url, stop, wait_for
 from tests.trading.feed_process import feed_start
@@ -73,7 +74,7 @@ def test_feed_survives_a_postgresql_outage_and_records_every_second(tmp_path):
         "--seconds",
         "120",
         log=log,
-        DATABASE_URL=f"{database_url()}?application_name={name}",
+        DATABASE_URL=with_options(database_url(), application_name=name),
     )
     try:
         wait_for(

@@ -7,15 +7,12 @@ sends are the ones that fail with "Event loop is closed" when a sender
 depends on a per-call event loop (channels_redis#332)."""
 
 import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from config.celery_app import app
+from tests.children import python, spawn, stop
 from tests.realtime.conftest import open_with_ticket
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,50 +21,20 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def celery_worker():
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": _database_url(),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-Q",
-            _queue(),
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
+def celery_worker(tmp_path):
+    process = spawn(
+        python(
+            *("-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1"),
+            *("--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"),
+            *("-Q", _queue()),
+        ),
+        name="worker",
+        log=tmp_path / "worker.log",
     )
     try:
         yield _queue()
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+        stop(process)
 
 
 def _queue() -> str:

@@ -3,13 +3,13 @@ exits right after publishing) still reaches the channel layer: the unwaited
 after-commit send is drained at exit (realtime.layer.layer_drain)."""
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
 import pytest
 from channels.layers import get_channel_layer
-from django.db import connection
+
+from tests.children import child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,12 +20,7 @@ async def test_event_from_an_exiting_management_command_is_sent(user):
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(f"user.{user.pk}", channel)
-    s = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",
-    }
+    env = child_env()
     code = (
         "from realtime.services import notification_send; "
         f"notification_send(user_id={user.pk}, title='from a command', body='bye')"

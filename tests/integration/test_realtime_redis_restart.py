@@ -10,53 +10,22 @@ restarts: the client reconnects with its last seq and the server replays.
 The client must end with every seq exactly once, in order."""
 
 import asyncio
-import os
-import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from realtime.client import StreamClient
+from tests.children import child_env, free_port, listening, python, redis_server_binary, spawn, stop, wait_for
 from tests.realtime.conftest import publish_notes
 
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 class RedisServer:
@@ -66,62 +35,43 @@ class RedisServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is needed for this test"
-        self.process = subprocess.Popen(
+        self.process = spawn(
             [
-                binary,
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
+                *(redis_server_binary(), "--port", str(self.port), "--save", "", "--appendonly", "no"),
+                *("--dir", str(self.workdir)),
             ],
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
+            name=f"redis:{self.port}",
+            log=self.workdir / f"redis-{self.port}.log",
         )
-        wait_for_port(self.port)
+        wait_for(lambda: listening(self.port), timeout=30, what=f"redis on port {self.port}")
 
     def stop(self) -> None:
         if self.process is not None:
-            stop(self.process)
+            stop(self.process, timeout=15)
 
 
 class WebServer:
     """daphne serving config.asgi:application, as the Procfile runs it."""
 
-    def __init__(self, port: int, env: dict[str, str]) -> None:
+    def __init__(self, port: int, env: dict[str, str], log: Path) -> None:
         self.port = port
         self.env = env
+        self.log = log
         self.url = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "config.asgi:application",
-            ],
-            cwd=ROOT,
+        self.process = spawn(
+            python("-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"),
+            name=f"web:{self.port}",
+            log=self.log,
             env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
         )
-        wait_for_port(self.port)
+        wait_for(lambda: listening(self.port), timeout=30, what=f"daphne on port {self.port}")
 
     def stop(self) -> None:
         if self.process is not None:
-            stop(self.process)
+            stop(self.process, timeout=15)
 
 
 @pytest.fixture
@@ -130,14 +80,7 @@ def stack(tmp_path, settings):
     redis = RedisServer(redis_port, tmp_path)
     redis.start()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    s = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}",
-        "REDIS_URL": redis_url,
-    }
-    web = WebServer(web_port, env)
+    web = WebServer(web_port, child_env(REDIS_URL=redis_url), tmp_path / "web.log")
     web.start()
     # This process publishes: its channel layer must use the same Redis.
     settings.CHANNEL_LAYERS = {

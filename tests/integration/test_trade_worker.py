@@ -17,7 +17,6 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from datetime import timedelta
@@ -28,12 +27,13 @@ import pytest
 from asgiref.sync import sync_to_async
 from celery.result import AsyncResult
 from channels.layers import get_channel_layer
-from django.db import connection
 from django.utils import timezone
 
 from config.celery_app import app
 from realtime.groups import user_group
 from realtime.models import Event
+from tests import children
+from tests.children import child_env, python, spawn
 from tests.factories import UserFactory
 from tests.trading.trades_support import assert_ledger_invariants, balance, fund, make_instrument, quote
 from trading.faults import fault_arm, fault_disarm, fault_hits
@@ -44,11 +44,6 @@ ROOT = Path(__file__).resolve().parents[2]
 D = Decimal
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def _database_url() -> str:
-    s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
 @pytest.fixture
@@ -64,39 +59,22 @@ def queue():
 class Workers:
     """Starts worker processes and always stops them."""
 
-    def __init__(self, queue: str):
+    def __init__(self, queue: str, log: Path):
         self.queue = queue
+        self.log = log
         self.processes: list[subprocess.Popen] = []
 
     def start(self, **env_extra: str) -> subprocess.Popen:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": _database_url(),
-            "TRADING_FAULT_INJECTION": "1",
-            "TRADE_RETRY_BASE_SECONDS": "0.2",
-            **env_extra,
-        }
-        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork"]
+        env = child_env(TRADING_FAULT_INJECTION="1", TRADE_RETRY_BASE_SECONDS="0.2", **env_extra)
+        command = python("-m", "celery", "-A", "config", "worker", "--pool", "prefork")
         command += ["--concurrency", "1", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"]
         command += ["--without-heartbeat", "-Q", self.queue]
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
+        process = spawn(command, name="worker", log=self.log, env=env)
         self.processes.append(process)
         return process
 
     def kill(self, process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-        if process.poll() is None:
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        children.stop(process, sig=sig)
 
     def stop_all(self) -> None:
         for process in self.processes:
@@ -104,21 +82,16 @@ class Workers:
 
 
 @pytest.fixture
-def workers(queue):
-    pool = Workers(queue)
+def workers(queue, tmp_path):
+    pool = Workers(queue, tmp_path / "workers.log")
     yield pool
     pool.stop_all()
 
 
 def wait_for(predicate, *, limit: float = 120.0, what: str = "condition"):
-    """Poll until `predicate()` is truthy (a bounded wait, not a timing assertion)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"gave up waiting for {what}")
+    """Poll until `predicate()` is truthy (a bounded wait, not a timing
+    assertion); fails at once if a worker has died with an error."""
+    return children.wait_for(predicate, timeout=limit, what=what)
 
 
 def final_trade(trade_id: int) -> Trade:
