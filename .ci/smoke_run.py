@@ -48,12 +48,12 @@ def free_port() -> int:
 
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - our own server
+    request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Content-Type", "application/json")
     for name, value in (headers or {}).items():
         request.add_header(name, value)
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(errors="replace")
@@ -101,14 +101,21 @@ def smoke(python: str, log_path: Path) -> dict[str, Any]:
     started = time.monotonic()
     with log_path.open("wb") as log:
         run = subprocess.Popen(
-            [python, "dev.py", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [python, "dev.py", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         login = wait(lambda: _printed_login(log_path), timeout=600, what="the login line", run=run)
         wait(lambda: http("GET", f"{base}/healthz")[0] == 200, timeout=120, what="/healthz 200", run=run)
         timings["healthz_s"] = round(time.monotonic() - started, 1)
 
-        status, body = http("POST", f"{base}/api/v1/auth/token/", {"username": login[0], "password": login[1]})
+        status, body = http(
+            "POST", f"{base}/api/v1/auth/token/", {"username": login[0], "password": login[1]}
+        )
         if status != 200:
             raise SmokeFailed(f"demo login answered {status}: {body}")
         auth = {"Authorization": f"Token {body['token']}"}
@@ -206,7 +213,9 @@ def _interrupt(run: subprocess.Popen[bytes]) -> int | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--python", default=sys.executable, help="the interpreter a new user runs dev.py with")
+    parser.add_argument(
+        "--python", default=sys.executable, help="the interpreter a new user runs dev.py with"
+    )
     parser.add_argument("--log", default=str(ROOT / "test-artifacts" / "smoke-run.log"))
     args = parser.parse_args()
     log_path = Path(args.log)
