@@ -180,7 +180,8 @@ def _printed_login(log_path: Path) -> tuple[str, str] | None:
 
 def _priced(base: str, auth: dict[str, str]) -> bool:
     status, body = http("GET", f"{base}/api/v1/instruments/BTC-USD/", headers=auth)
-    return status == 200 and body.get("price") is not None
+    quote = body.get("quote") if status == 200 and isinstance(body, dict) else None
+    return bool(quote) and quote["price"] is not None and not quote["stale"]
 
 
 def _await_event(ws: Any, name: str, trade_id: int, *, timeout: float) -> dict[str, Any]:
