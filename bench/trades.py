@@ -346,8 +346,9 @@ def bench_settlement(users, inst) -> dict:
     from django.db import connection, connections
     from django.utils import timezone
 
-    from trading.models import PriceTick, Trade
-    from trading.prices import price_recorded_mark
+    from market.models import PriceTick
+    from market.prices import price_recorded_mark
+    from trading.models import Trade
     from wallets.services import wallet_reserve
 
     results = {}
@@ -458,8 +459,8 @@ def _bench(url: str, procs: Processes) -> dict:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from trading.models import Instrument
-    from trading.prices import price_record
+    from market.models import Instrument
+    from market.prices import price_record
     from wallets.services import wallet_deposit
 
     call_command("migrate", verbosity=0)

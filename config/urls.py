@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api_urls")),
     path("", include("wallets.api_urls")),
+    path("", include("market.api_urls")),
     path("", include("trading.api_urls")),
     path("", include("realtime.api_urls")),
     path("", include("ops.api_urls")),

@@ -7,8 +7,9 @@ so ids reveal nothing.
 from django.db.models import QuerySet
 from django.http import Http404
 
+from market.models import Instrument
 from realtime.models import EventCounter
-from trading.models import Instrument, Trade
+from trading.models import Trade
 
 
 def trade_of_user(*, user_id: int, trade_id: int) -> Trade:

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "accounts",
     "wallets",
     "realtime",
+    "market",
     "trading",
     "frontend",
     "ops",
@@ -277,7 +278,7 @@ FEED_FLUSH_INTERVAL = float(env("FEED_FLUSH_INTERVAL", "2.0"))
 # Per-symbol source overrides, e.g. "BTC-USD=replay,GOOG=random_walk"; unset
 # symbols use Instrument.feed_source (replay for GOOG and EUR-USD).
 MARKET_FEED_SOURCES = dict(item.split("=", 1) for item in env_list("MARKET_FEED_SOURCES", ""))
-# 1-second price ticks behind trading.prices.price_at; older instants fall
+# 1-second price ticks behind market.prices.price_at; older instants fall
 # back to 1-minute bar closes. Longer than any instrument's max trade duration.
 PRICE_TICK_RETENTION_DAYS = env_int("PRICE_TICK_RETENTION_DAYS", 30)
 

@@ -8,9 +8,10 @@ import pytest
 from django.utils import timezone
 
 from config.errors import IdempotencyMismatch, NotFound
+from market.models import Bar
 from realtime.models import Event
 from tests.trading.trades_support import assert_ledger_invariants, balance, fund, make_instrument, quote
-from trading.models import Bar, Plan, PlanStatus, Trade, TradeStatus
+from trading.models import Plan, PlanStatus, Trade, TradeStatus
 from trading.plans.selectors import plan_closes
 from trading.plans.services import plan_cancel, plan_create, plan_mature, plan_run
 from trading.tasks import auto_initiate_daily_trades, check_investment_maturity

@@ -1,4 +1,3 @@
-"""Django admin of the trading app, one module per area (`market`; trades and
-plans add theirs and one import line here)."""
+"""Django admin of the trading app: trades and plans (`trades`)."""
 
-from trading.admin import market, trades  # noqa: F401 - each module registers its admin
+from trading.admin import trades  # noqa: F401 - the module registers its admin

@@ -37,7 +37,7 @@ class PlanStrategy(models.TextChoices):
 
 class Plan(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="plans")
-    instrument = models.ForeignKey("trading.Instrument", on_delete=models.PROTECT, related_name="plans")
+    instrument = models.ForeignKey("market.Instrument", on_delete=models.PROTECT, related_name="plans")
     strategy = models.CharField(max_length=20, choices=PlanStrategy.choices)
     status = models.CharField(max_length=10, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
     currency = models.CharField(max_length=3)

@@ -61,7 +61,7 @@ class TradeSource(models.TextChoices):
 
 class Trade(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="trades")
-    instrument = models.ForeignKey("trading.Instrument", on_delete=models.PROTECT, related_name="trades")
+    instrument = models.ForeignKey("market.Instrument", on_delete=models.PROTECT, related_name="trades")
     plan = models.ForeignKey(
         "trading.Plan", on_delete=models.PROTECT, related_name="trades", null=True, blank=True
     )

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from trading.models import Bar, Plan, PlanStatus
+from market.models import Bar
+from trading.models import Plan, PlanStatus
 from trading.strategies import BARS_NEEDED
 
 

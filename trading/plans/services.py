@@ -26,23 +26,15 @@ from django.utils import timezone
 
 from accounts.notifications import EmailKind, notify_emails
 from config.errors import IdempotencyMismatch, NotFound
+from market.calendars import market_is_open
+from market.models import Instrument
+from market.prices import price_latest
 from realtime.publish import publish
 from realtime.schemas import PLAN_MATURED, PLAN_STARTED
-from trading.calendars import market_is_open
 from trading.locks import plan_lock, trade_lock
-from trading.models import (
-    CloseReason,
-    Instrument,
-    Plan,
-    PlanStatus,
-    PlanStrategy,
-    Trade,
-    TradeSource,
-    TradeStatus,
-)
+from trading.models import CloseReason, Plan, PlanStatus, PlanStrategy, Trade, TradeSource, TradeStatus
 from trading.notifications import plan_matured_mail
 from trading.plans.serializers import plan_data
-from trading.prices import price_latest
 from trading.strategies import strategy_signal
 from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
 from trading.trades.services import trade_open_locked, trade_settle_locked

@@ -35,6 +35,9 @@ from django.utils import timezone
 
 from accounts.notifications import EmailKind, notify_emails
 from config.errors import DomainError, IdempotencyMismatch, NotFound
+from market.calendars import market_is_open
+from market.models import Instrument
+from market.prices import price_latest
 from realtime.publish import Publication, publish, publish_many
 from realtime.schemas import (
     TRADE_CANCELLED,
@@ -46,12 +49,10 @@ from realtime.schemas import (
     TRADE_SETTLED,
 )
 from trading import pnl as arithmetic
-from trading.calendars import market_is_open
 from trading.faults import fault_point
 from trading.locks import trade_lock, user_trading_slot_lock
-from trading.models import CloseReason, Instrument, Plan, Trade, TradeSide, TradeSource, TradeStatus
+from trading.models import CloseReason, Plan, Trade, TradeSide, TradeSource, TradeStatus
 from trading.notifications import trade_settled_mail
-from trading.prices import price_latest
 from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
 from trading.trades.inputs import parse_duration, parse_price
 from trading.trades.serializers import trade_data
