@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import DomainError
+from core.errors import DomainError
 from market.models import Instrument
 from market.prices import Quote, price_latest, price_latest_many
 from market.selectors.bars import DEFAULT_BARS, INTERVALS, OHLCV, bars_aggregate

@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 if TYPE_CHECKING:
     from market.models import Instrument

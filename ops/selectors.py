@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
+from celery import current_app as celery_app
 from celery.schedules import maybe_schedule
 from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from config.celery_app import app as celery_app
 from market.calendars import market_is_open
 from market.models import Instrument
 from market.prices import price_latest_many

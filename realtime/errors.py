@@ -1,6 +1,6 @@
-"""Error types of the realtime app (subclasses of `config.errors.DomainError`)."""
+"""Error types of the realtime app (subclasses of `core.errors.DomainError`)."""
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class EventInvalid(DomainError):

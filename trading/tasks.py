@@ -28,7 +28,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from config.errors import DomainError
+from core.errors import DomainError
 from realtime.services import event_prune
 from trading.models import Trade, TradeStatus
 from trading.plans.selectors import plan_closes, plans_active, plans_due

@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from config.idempotency import IDEMPOTENCY_PARAMETER, idempotency_key
+from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
 from wallets import selectors, services
 from wallets.models import Account, Entry, WithdrawalRequest
 from wallets.serializers import (
@@ -148,7 +148,7 @@ class DepositView(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
-        key = idempotency_key(request)
+        key = request_key(request)
         data = MoneyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         tx = services.wallet_deposit(user=_user(request), idempotency_key=key, **data.validated_data)
@@ -170,7 +170,7 @@ class AdjustmentView(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
-        key = idempotency_key(request)
+        key = request_key(request)
         data = AdjustmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         tx = services.wallet_adjust(staff=_user(request), idempotency_key=key, **data.validated_data)
@@ -208,7 +208,7 @@ class WithdrawalViewSet(
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = idempotency_key(request)
+        key = request_key(request)
         data = MoneyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         withdrawal = services.wallet_withdrawal_request(
@@ -217,7 +217,7 @@ class WithdrawalViewSet(
         return Response(WithdrawalSerializer(withdrawal).data, status=status.HTTP_201_CREATED)
 
     def _decide(self, request: Request, approve: bool) -> Response:
-        key = idempotency_key(request)
+        key = request_key(request)
         withdrawal = self.get_object()  # 404 before any decision for an unknown id
         data = WithdrawalDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-from config.errors import DomainError
+from core.errors import DomainError
 from market.models import Instrument
 
 INTERVALS: dict[str, timedelta] = {

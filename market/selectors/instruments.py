@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from django.db.models import QuerySet
 
-from config.errors import NotFound
+from core.errors import NotFound
 from market import calendars
 from market.models import Instrument
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from config.errors import IdempotencyMismatch, NotFound
+from core.errors import IdempotencyMismatch, NotFound
 from market.models import Bar
 from realtime.models import Event
 from tests.trading.trades_support import assert_ledger_invariants, balance, fund, make_instrument, quote

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.idempotency import IDEMPOTENCY_PARAMETER, idempotency_key
+from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
 from trading.api.trades import TRADE_THROTTLES, TradeCursorPagination, request_user
 from trading.models import Plan
 from trading.plans.selectors import plan_list
@@ -47,7 +47,7 @@ class PlanListCreateApi(ListAPIView):
     def post(self, request: Request) -> Response:
         serializer = PlanCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        key = idempotency_key(request, max_length=100)
+        key = request_key(request)
         plan, created = plan_create(
             user=request_user(request), idempotency_key=key, **serializer.validated_data
         )

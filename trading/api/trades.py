@@ -32,8 +32,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from config.errors import DomainError
-from config.idempotency import IDEMPOTENCY_PARAMETER, idempotency_key
+from core.errors import DomainError
+from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
 from trading.models import Trade, TradeSource, TradeStatus
 from trading.trades.selectors import trade_list
 from trading.trades.serializers import TRADE_FIELDS, TradeRequestSerializer, TradeSerializer
@@ -131,7 +131,7 @@ class TradeListCreateApi(ListAPIView):
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
-        key = idempotency_key(request, max_length=100)
+        key = request_key(request)
         trade = _request_from(
             request.data, user=request_user(request), idempotency_key=key, source=TradeSource.MANUAL
         )
@@ -206,7 +206,8 @@ class TradeBatchApi(APIView):
     def post(self, request: Request) -> Response:
         batch = TradeBatchSerializer(data=request.data)
         batch.is_valid(raise_exception=True)
-        base = idempotency_key(request, max_length=96)  # item keys are `<key>:<index>`
+        # Item keys are `<key>:<index>`; the suffix must fit the one key length.
+        base = request_key(request, suffix_length=len(f":{settings.TRADE_BATCH_MAX_ITEMS - 1}"))
         results: list[dict[str, Any]] = []
         for index, item in enumerate(batch.validated_data["trades"]):
             data = dict(item)

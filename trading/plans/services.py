@@ -11,8 +11,6 @@ Lock order: the plan row first, then its trades, then ledger accounts.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -25,7 +23,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.notifications import EmailKind, notify_emails
-from config.errors import IdempotencyMismatch, NotFound
+from core import idempotency
+from core.errors import NotFound
 from market.calendars import market_is_open
 from market.models import Instrument
 from market.prices import price_latest
@@ -48,11 +47,6 @@ MAX_TERM_DAYS = 365
 PLAN_TRADE_DURATION = timedelta(hours=24)
 
 
-def _fingerprint(**params: Any) -> str:
-    text = json.dumps({k: str(v) for k, v in params.items()}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _reference(plan: Plan) -> str:
     return f"plan:{plan.pk}"
 
@@ -71,9 +65,8 @@ def plan_create(
 
     `principal` comes from `wallets.money.parse_amount`. Refuses with
     `InsufficientFunds` when the principal is not available (nothing written)."""
-    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 100:
-        raise TradeInvalid("An idempotency key of 1 to 100 characters is required.", field="idempotency_key")
-    fingerprint = _fingerprint(
+    idempotency.key_check(idempotency_key)
+    fingerprint = idempotency.fingerprint(
         instrument=instrument, strategy=strategy, principal=principal, fraction=trade_fraction, term=term_days
     )
     existing = Plan.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
@@ -135,10 +128,7 @@ def plan_create(
 
 
 def _replay(existing: Plan, fingerprint: str) -> Plan:
-    if existing.request_fingerprint != fingerprint:
-        raise IdempotencyMismatch(
-            "This Idempotency-Key was already used for a plan with other parameters.", field="idempotency_key"
-        )
+    idempotency.replay_check(stored=existing.request_fingerprint, fingerprint=fingerprint, what="a plan")
     return existing
 
 
@@ -179,7 +169,7 @@ def plan_run(*, plan_id: int, closes: Sequence[Decimal], now: datetime) -> Trade
             duration=min(PLAN_TRADE_DURATION, plan.instrument.max_trade_duration),
             task_id=str(uuid.uuid4()),
             idempotency_key=key,
-            request_fingerprint=_fingerprint(plan=plan.pk, hour=hour),
+            request_fingerprint=idempotency.fingerprint(plan=plan.pk, hour=hour),
         )
         trade.user = plan.user
         try:

@@ -9,7 +9,7 @@ Two families, because the initiation task treats them differently:
   becomes `failed` (or `rejected: stale_price` for a price that never came).
 """
 
-from config.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
 
 __all__ = ["Conflict", "NotFound"]
 

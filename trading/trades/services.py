@@ -15,8 +15,6 @@ Opening a trade (`trade_open`) reserves stake + opening fee; settling
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import secrets
 import uuid
@@ -34,7 +32,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.notifications import EmailKind, notify_emails
-from config.errors import DomainError, IdempotencyMismatch, NotFound
+from core import idempotency
+from core.errors import DomainError, NotFound
 from market.calendars import market_is_open
 from market.models import Instrument
 from market.prices import price_latest
@@ -77,11 +76,6 @@ class RetryDecision:
 
     retry: bool
     countdown: float = 0.0
-
-
-def _fingerprint(**params: Any) -> str:
-    text = json.dumps({k: None if v is None else str(v) for k, v in params.items()}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _reference(trade: Trade) -> str:
@@ -174,9 +168,8 @@ def trade_request(
     The same `idempotency_key` returns the first trade (`created=False`);
     with other parameters it raises `IdempotencyMismatch` (422). Fifty copies
     racing meet at the unique (user, idempotency_key) constraint."""
-    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 100:
-        raise TradeInvalid("An idempotency key of 1 to 100 characters is required.", field="idempotency_key")
-    fingerprint = _fingerprint(
+    idempotency.key_check(idempotency_key)
+    fingerprint = idempotency.fingerprint(
         instrument=instrument, side=side, stake=stake, duration=duration, tp=take_profit, sl=stop_loss
     )
     existing = Trade.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
@@ -240,11 +233,7 @@ def trade_request(
 
 
 def _replay(existing: Trade, fingerprint: str) -> TradeRequestResult:
-    if existing.request_fingerprint != fingerprint:
-        raise IdempotencyMismatch(
-            "This Idempotency-Key was already used for a trade with other parameters.",
-            field="idempotency_key",
-        )
+    idempotency.replay_check(stored=existing.request_fingerprint, fingerprint=fingerprint, what="a trade")
     return TradeRequestResult(trade=existing, created=False)
 
 

@@ -39,7 +39,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
 from market.prices import price_at, price_latest_many, price_recorded_through
 from trading.locks import plan_try_lock
 from trading.models import CloseReason, Trade, TradeStatus

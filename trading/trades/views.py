@@ -26,7 +26,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from config.errors import DomainError
+from core.errors import DomainError
 from trading.api.trades import request_user
 from trading.models import Trade
 from trading.trades.forms import TradeForm

@@ -1,5 +1,5 @@
 """The root of the project's error types. Services raise these; edges map them
-(`config.exceptions` for the API, forms for pages, task code for Celery)."""
+(`core.exceptions` for the API, forms for pages, task code for Celery)."""
 
 
 class DomainError(Exception):

@@ -1,6 +1,6 @@
 """Maps the project's domain errors onto HTTP answers, so views stay thin.
 
-Every app raises subclasses of `config.errors.DomainError`; this handler turns
+Every app raises subclasses of `core.errors.DomainError`; this handler turns
 them into `{"code": ..., "detail": ..., "field": ...}` with the status the
 error declares. DRF's own errors keep their standard shape.
 """
@@ -12,7 +12,7 @@ from django.core.exceptions import RequestDataTooBig
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from config.parsers import loads_strict
+from core.parsers import loads_strict
 
 
 def test_numbers_become_exact_decimals():
@@ -27,7 +27,7 @@ def test_the_parser_names_the_duplicated_field():
 
     from rest_framework.exceptions import ParseError
 
-    from config.parsers import StrictJSONParser
+    from core.parsers import StrictJSONParser
 
     with pytest.raises(ParseError) as error:
         StrictJSONParser().parse(io.BytesIO(b'{"currency": "USD", "amount": "1", "amount": "1000"}'))

@@ -2,7 +2,7 @@
 
 drf-spectacular documents only the success status of an operation (and what
 a view lists in `@extend_schema(responses=...)`); the error statuses every
-view answers through DRF and `config.exceptions` went undocumented, so a
+view answers through DRF and `core.exceptions` went undocumented, so a
 client generated from the schema, or the schema fuzz test
 (tests/fuzz/test_openapi.py, `status_code_conformance`), could not know
 them. `ApiSchema` adds them to each operation from what the view declares:
@@ -31,7 +31,7 @@ from typing import Any
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import AllowAny
 
-from config.idempotency import HEADER
+from core.idempotency import HEADER
 
 ERROR_BODY: dict[str, Any] = {
     "type": "object",
