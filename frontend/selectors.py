@@ -9,7 +9,7 @@ from django.http import Http404
 
 from market.models import Instrument
 from realtime.models import EventCounter
-from trading.models import Trade
+from trading.trades.models import Trade
 
 
 def trade_of_user(*, user_id: int, trade_id: int) -> Trade:

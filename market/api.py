@@ -168,7 +168,7 @@ def _query(serializer_class: type[serializers.Serializer], request: Request) -> 
     return dict(serializer.validated_data)
 
 
-class InstrumentListView(APIView):
+class InstrumentListApi(APIView):
     @extend_schema(
         summary="List active instruments with their latest quote",
         responses=InstrumentSerializer(many=True),
@@ -181,7 +181,7 @@ class InstrumentListView(APIView):
         return Response(data)
 
 
-class InstrumentDetailView(APIView):
+class InstrumentDetailApi(APIView):
     @extend_schema(
         summary="One instrument: latest price, its age and staleness, market open/closed",
         responses=InstrumentDetailSerializer,
@@ -193,7 +193,7 @@ class InstrumentDetailView(APIView):
         return Response(InstrumentDetailSerializer(instrument, context=context).data)
 
 
-class BarsView(APIView):
+class BarsApi(APIView):
     @extend_schema(
         summary="OHLCV bars aggregated from stored 1-minute bars",
         description=(
@@ -216,7 +216,7 @@ class BarsView(APIView):
         return Response({**head.data, "bars": [bar_data(bar) for bar in bars]})
 
 
-class CalendarView(APIView):
+class CalendarApi(APIView):
     @extend_schema(
         summary="Trading sessions of an instrument between two dates (inclusive)",
         description=f"Defaults: today to 30 days later. At most {CALENDAR_MAX_DAYS} days.",
@@ -239,7 +239,7 @@ class CalendarView(APIView):
         return Response(SessionSerializer(sessions, many=True).data)
 
 
-class ClockView(APIView):
+class ClockApi(APIView):
     @extend_schema(
         summary="Market clock: for every active instrument, open now, next open and next close",
         responses=ClockResponseSerializer,

@@ -1,8 +1,9 @@
-"""API routes of the trading app, mounted under /api/v1/."""
+"""API routes of the trading app, mounted under /api/v1/ (docs/trading.md)."""
 
 from django.urls import URLPattern, URLResolver, path
 
-from trading.api import plans, trades
+from trading.plans import api as plans
+from trading.trades import api as trades
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("trades/", trades.TradeListCreateApi.as_view(), name="trade-api-list"),

@@ -7,19 +7,8 @@ class TradingConfig(AppConfig):
 
     def ready(self) -> None:
         # Every trade.* event carries the full trade; plan.* the full plan.
-        from realtime import schemas
-        from trading.plans.serializers import PlanSerializer
-        from trading.trades.serializers import TradeEventData
+        from trading.plans.events import plan_events_register
+        from trading.trades.events import trade_events_register
 
-        for event in (
-            schemas.TRADE_QUEUED,
-            schemas.TRADE_OPENED,
-            schemas.TRADE_RETRYING,
-            schemas.TRADE_REJECTED,
-            schemas.TRADE_FAILED,
-            schemas.TRADE_CANCELLED,
-            schemas.TRADE_SETTLED,
-        ):
-            schemas.register(event, TradeEventData)
-        schemas.register(schemas.PLAN_STARTED, PlanSerializer)
-        schemas.register(schemas.PLAN_MATURED, PlanSerializer)
+        trade_events_register()
+        plan_events_register()

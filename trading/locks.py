@@ -21,7 +21,8 @@ from collections.abc import Sequence
 
 from django.db import connection
 
-from trading.models import Plan, Trade
+from trading.plans.models import Plan
+from trading.trades.models import Trade
 
 # First key of the two-key advisory lock: a namespace for "trading slot of user N".
 _SLOT_NAMESPACE = 7_401

@@ -30,10 +30,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.errors import DomainError
 from realtime.services import event_prune
-from trading.models import Trade, TradeStatus
 from trading.plans.selectors import plan_closes, plans_active, plans_due
 from trading.plans.services import plan_mature, plan_run
 from trading.trades.errors import PriceUnavailable
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import retry_countdown, trade_attempt_failed, trade_open, trade_queued_sweep
 from trading.trades.settlement import trades_settle_due
 

@@ -208,8 +208,8 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `status` field; name each choice set explicitly.
     "ENUM_NAME_OVERRIDES": {
         "WithdrawalStatusEnum": "wallets.models.WithdrawalStatus",
-        "TradeStatusEnum": "trading.models.TradeStatus",
-        "PlanStatusEnum": "trading.models.PlanStatus",
+        "TradeStatusEnum": "trading.trades.models.TradeStatus",
+        "PlanStatusEnum": "trading.plans.models.PlanStatus",
     },
 }
 

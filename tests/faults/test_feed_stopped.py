@@ -22,7 +22,7 @@ from tests.faults.invariants import assert_ledger_invariants, assert_trades_cons
 from tests.faults.processes import stop, wait_for
 from tests.trading.feed_process import feed_start
 from tests.trading.trades_support import balance, fund
-from trading.models import Trade, TradeStatus
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_request
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from market.models import Instrument
 from realtime.models import EventCounter
-from trading.models import Trade
+from trading.trades.models import Trade
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from core.errors import IdempotencyMismatch, NotFound
 from realtime.models import Event
 from tests.trading.trades_support import assert_ledger_invariants, balance, fund, make_instrument, quote
-from trading.models import Trade, TradeStatus
 from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import (
     trade_attempt_failed,
     trade_cancel,

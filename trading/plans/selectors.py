@@ -8,8 +8,8 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from market.models import Bar
-from trading.models import Plan, PlanStatus
-from trading.strategies import BARS_NEEDED
+from trading.plans.models import Plan, PlanStatus
+from trading.plans.strategies import BARS_NEEDED
 
 
 def plan_list(*, user_id: int | None) -> QuerySet[Plan]:

@@ -28,14 +28,14 @@ from core.errors import NotFound
 from market.calendars import market_is_open
 from market.models import Instrument
 from market.prices import price_latest
-from realtime.publish import publish
 from realtime.schemas import PLAN_MATURED, PLAN_STARTED
 from trading.locks import plan_lock, trade_lock
-from trading.models import CloseReason, Plan, PlanStatus, PlanStrategy, Trade, TradeSource, TradeStatus
 from trading.notifications import plan_matured_mail
-from trading.plans.serializers import plan_data
-from trading.strategies import strategy_signal
+from trading.plans.events import plan_publish
+from trading.plans.models import Plan, PlanStatus, PlanStrategy
+from trading.plans.strategies import strategy_signal
 from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
+from trading.trades.models import CloseReason, Trade, TradeSource, TradeStatus
 from trading.trades.services import trade_open_locked, trade_settle_locked
 from wallets.errors import InsufficientFunds
 from wallets.services import wallet_release, wallet_reserve
@@ -116,7 +116,7 @@ def plan_create(
                 reference=_reference(plan),
                 idempotency_key=f"{_reference(plan)}:principal",
             )
-            publish(user_id=user.pk, event=PLAN_STARTED, data=plan_data(plan))
+            plan_publish(plan, PLAN_STARTED)
     except IntegrityError:
         existing = Plan.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
         if existing is None:
@@ -224,7 +224,7 @@ def _plan_end(*, plan_id: int, user: AbstractBaseUser | None, status: str, reaso
         plan.status = status
         plan.ended_at = now
         plan.save()
-        publish(user_id=plan.user_id, event=PLAN_MATURED, data=plan_data(plan))
+        plan_publish(plan, PLAN_MATURED)
         if status == PlanStatus.MATURED:  # a cancelled plan was the user's own doing
             notify_emails(kind=EmailKind.MATURITY, mails=[plan_matured_mail(plan)])
         return plan

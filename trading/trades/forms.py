@@ -11,7 +11,7 @@ from typing import Any
 from django import forms
 
 from market.models import Instrument
-from trading.models import TradeSide
+from trading.trades.models import TradeSide
 from wallets.errors import InvalidAmount
 from wallets.money import parse_amount
 

@@ -26,8 +26,8 @@ from django.db.models import Min, Q, QuerySet
 
 from market.models import PriceTick
 from market.prices import Quote
-from trading.models import Trade, TradeSide
 from trading.pnl import price_hits
+from trading.trades.models import Trade, TradeSide
 
 LOOKBACK = timedelta(minutes=5)
 SCANNED_KEY = "levels:scanned:{symbol}"

@@ -37,7 +37,6 @@ from core.errors import DomainError, NotFound
 from market.calendars import market_is_open
 from market.models import Instrument
 from market.prices import price_latest
-from realtime.publish import Publication, publish, publish_many
 from realtime.schemas import (
     TRADE_CANCELLED,
     TRADE_FAILED,
@@ -50,11 +49,12 @@ from realtime.schemas import (
 from trading import pnl as arithmetic
 from trading.faults import fault_point
 from trading.locks import trade_lock, user_trading_slot_lock
-from trading.models import CloseReason, Plan, Trade, TradeSide, TradeSource, TradeStatus
 from trading.notifications import trade_settled_mail
+from trading.plans.models import Plan
 from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
+from trading.trades.events import trade_publish, trades_settled_publish
 from trading.trades.inputs import parse_duration, parse_price
-from trading.trades.serializers import trade_data
+from trading.trades.models import CloseReason, Trade, TradeSide, TradeSource, TradeStatus
 from wallets.errors import InsufficientFunds
 from wallets.money import currency_scale
 from wallets.services import SettleItem, wallet_release, wallet_reserve, wallet_settle, wallet_settle_batch
@@ -80,10 +80,6 @@ class RetryDecision:
 
 def _reference(trade: Trade) -> str:
     return f"trade:{trade.pk}"
-
-
-def _publish(trade: Trade, event: str) -> None:
-    publish(user_id=trade.user_id, event=event, data=trade_data(trade))
 
 
 @contextmanager
@@ -212,7 +208,7 @@ def trade_request(
     try:
         with transaction.atomic():
             trade.save()
-            _publish(trade, TRADE_QUEUED)
+            trade_publish(trade, TRADE_QUEUED)
             trade_enqueue(trade=trade)
     except IntegrityError:
         # Another request with this key committed first: answer with its trade.
@@ -247,7 +243,7 @@ def _end_unopened(trade: Trade, *, status: str, event: str, code: str, reason: s
     trade.failure_reason = reason[:300]
     trade.next_attempt_at = None
     trade.save()
-    _publish(trade, event)
+    trade_publish(trade, event)
     # Rejections name their code (the user's reason); failures say what gave up.
     detail = f"{code} ({trade.failure_reason})" if status == TradeStatus.REJECTED else trade.failure_reason
     logger.info(
@@ -377,7 +373,7 @@ def trade_open_locked(trade: Trade, *, now: datetime, plan: Plan | None = None) 
     trade.save()
     if plan is not None:
         plan.save()
-    _publish(trade, TRADE_OPENED)
+    trade_publish(trade, TRADE_OPENED)
     logger.info(
         "trade %s opened at %s on attempt %s",
         trade.pk,
@@ -430,7 +426,7 @@ def trade_attempt_failed(*, trade_id: int, code: str, reason: str) -> RetryDecis
         trade.next_attempt_at = retry_at
         trade.failure_reason = reason[:300]
         trade.save()
-        _publish(trade, TRADE_RETRYING)
+        trade_publish(trade, TRADE_RETRYING)
         logger.info(
             "trade %s retrying: attempt %s failed (%s: %s), next try at %s",
             trade.pk,
@@ -475,7 +471,7 @@ def trade_cancel(*, user: AbstractBaseUser, trade_id: int) -> Trade:
         trade.next_attempt_at = None
         trade.closed_at = timezone.now()
         trade.save()
-        _publish(trade, TRADE_CANCELLED)
+        trade_publish(trade, TRADE_CANCELLED)
         logger.info(
             "trade %s cancelled by its owner",
             trade.pk,
@@ -539,7 +535,7 @@ def trade_settle_locked(
         plan.save()
     _mark_settled(trade, result, reason=reason, at=at)
     trade.save()
-    _publish(trade, TRADE_SETTLED)
+    trade_publish(trade, TRADE_SETTLED)
     logger.info(
         "trade %s settled: %s at %s, pnl %s",
         trade.pk,
@@ -664,7 +660,7 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
         order.trade.updated_at = now
     _settled_update(orders=orders, now=now)
     _log_settled_batch(orders)
-    publish_many([Publication(o.trade.user_id, TRADE_SETTLED, trade_data(o.trade)) for o in orders])
+    trades_settled_publish(o.trade for o in orders)
     notify_emails(kind=EmailKind.SETTLEMENT, mails=[trade_settled_mail(o.trade) for o in orders])
 
 

@@ -3,7 +3,7 @@
 A plan sets aside `principal` of the owner's money (available -> reserved at
 creation) and, for `term_days`, lets the hourly task open at most one trade
 an hour on `instrument` when the plan's `strategy` signals
-(`trading.strategies`). Each trade stakes `trade_fraction` of the principal,
+(`trading.plans.strategies`). Each trade stakes `trade_fraction` of the principal,
 capped at what the plan still holds.
 
 `reserve` is what the plan holds in the owner's reserved balance and not in

@@ -19,9 +19,7 @@ from typing import Any
 
 import django_filters
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -29,27 +27,16 @@ from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from core.errors import DomainError
+from core.http import request_user
 from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
-from trading.models import Trade, TradeSource, TradeStatus
+from core.throttling import WRITE_THROTTLES
+from trading.trades.models import Trade, TradeSource, TradeStatus
 from trading.trades.selectors import trade_list
 from trading.trades.serializers import TRADE_FIELDS, TradeRequestSerializer, TradeSerializer
 from trading.trades.services import trade_cancel, trade_close, trade_request
-
-
-class TradeThrottle(ScopedRateThrottle):
-    """Scope `trades`, counted on writes only; reads fall under the user throttle."""
-
-    def allow_request(self, request: Request, view: Any) -> bool:
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return True
-        return super().allow_request(request, view)
-
-
-TRADE_THROTTLES: list[type[BaseThrottle]] = [UserRateThrottle, TradeThrottle]
 
 
 class TradeCursorPagination(CursorPagination):
@@ -82,13 +69,6 @@ class TradeAcceptedSerializer(TradeSerializer):
         return reverse("trade-api-detail", args=[trade.pk])
 
 
-def request_user(request: Request | HttpRequest) -> User:
-    """The authenticated user (every view here requires one)."""
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 def _owner_scope(request: Request) -> int | None:
     """Whose trades the caller may read: their own, or everyone's for staff."""
     user = request_user(request)
@@ -113,7 +93,7 @@ class TradeListCreateApi(ListAPIView):
     serializer_class = TradeSerializer
     pagination_class = TradeCursorPagination
     filterset_class = TradeFilter
-    throttle_classes = TRADE_THROTTLES
+    throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"
 
     def get_queryset(self) -> QuerySet[Trade]:
@@ -148,7 +128,7 @@ class TradeDetailApi(RetrieveAPIView):
 
 
 class TradeCloseApi(APIView):
-    throttle_classes = TRADE_THROTTLES
+    throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"
 
     @extend_schema(request=None, responses={200: TradeSerializer})
@@ -157,7 +137,7 @@ class TradeCloseApi(APIView):
 
 
 class TradeCancelApi(APIView):
-    throttle_classes = TRADE_THROTTLES
+    throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"
 
     @extend_schema(request=None, responses={200: TradeSerializer})
@@ -195,7 +175,7 @@ class TradeBatchApi(APIView):
     (or its own `idempotency_key`), so a retried batch returns the same trades.
     Each item answers on its own: 202 with the trade, or its error."""
 
-    throttle_classes = TRADE_THROTTLES
+    throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"
 
     @extend_schema(

@@ -11,12 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.http import request_user
 from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
-from trading.api.trades import TRADE_THROTTLES, TradeCursorPagination, request_user
-from trading.models import Plan
+from core.throttling import WRITE_THROTTLES
+from trading.plans.models import Plan
 from trading.plans.selectors import plan_list
 from trading.plans.serializers import PlanCreateSerializer, PlanSerializer
 from trading.plans.services import plan_cancel, plan_create
+from trading.trades.api import TradeCursorPagination
 
 
 def _owner_scope(request: Request) -> int | None:
@@ -27,7 +29,7 @@ def _owner_scope(request: Request) -> int | None:
 class PlanListCreateApi(ListAPIView):
     serializer_class = PlanSerializer
     pagination_class = TradeCursorPagination
-    throttle_classes = TRADE_THROTTLES
+    throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"
 
     def get_queryset(self) -> QuerySet[Plan]:
@@ -66,7 +68,7 @@ class PlanDetailApi(RetrieveAPIView):
 
 
 class PlanCancelApi(APIView):
-    throttle_classes = TRADE_THROTTLES
+    throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"
 
     @extend_schema(request=None, responses={200: PlanSerializer})

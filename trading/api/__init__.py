@@ -1,1 +1,0 @@
-"""DRF views of the trading app: `trades` and `plans`. Routes are in `trading/api_urls.py`."""
