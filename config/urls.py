@@ -21,9 +21,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("accounts.urls")),
-    path("", include("realtime.urls")),
     path("", include("trading.urls")),
-    path("", include("wallets.urls")),
     path("", include("ops.urls")),
     path("", include("frontend.urls")),
 ]

@@ -1,7 +1,8 @@
 """Trading calendars: is an instrument's market open at an instant, when does
 it next open and close, and its sessions between two dates.
 
-Three kinds (`Instrument.calendar`):
+Three kinds (`Instrument.calendar`), each a `CalendarKindRules` entry of
+`CALENDARS`:
 
 - `always`: crypto, open every instant; `next_open`/`next_close` are None.
   Sessions are UTC calendar days, for the calendar endpoint only.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -162,54 +164,70 @@ def _always_sessions(start: date, end: date) -> list[Session]:
     ]
 
 
+# --- registry -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarKindRules:
+    """What one calendar kind answers. `next_open`/`next_close` return None
+    for a market that never closes."""
+
+    is_open: Callable[[datetime], bool]
+    next_open: Callable[[datetime], datetime | None]
+    next_close: Callable[[datetime], datetime | None]
+    sessions: Callable[[date, date], list[Session]]
+
+
+# One entry per `CalendarKind` (a test holds the two equal).
+CALENDARS: dict[str, CalendarKindRules] = {
+    "always": CalendarKindRules(
+        is_open=lambda at: True,
+        next_open=lambda at: None,
+        next_close=lambda at: None,
+        sessions=_always_sessions,
+    ),
+    "fx": CalendarKindRules(
+        is_open=_fx_is_open,
+        next_open=lambda at: _fx_next_weekly(at, SUNDAY),
+        next_close=lambda at: _fx_next_weekly(at, FRIDAY),
+        sessions=_fx_sessions,
+    ),
+    "xnys": CalendarKindRules(
+        is_open=_xnys_is_open,
+        next_open=_xnys_next_open,
+        next_close=_xnys_next_close,
+        sessions=_xnys_sessions,
+    ),
+}
+
+
+def _rules(instrument: Instrument) -> CalendarKindRules:
+    try:
+        return CALENDARS[instrument.calendar]
+    except KeyError:
+        raise ValueError(f"unknown calendar {instrument.calendar!r}") from None
+
+
 # --- public -------------------------------------------------------------------
 
 
 def market_is_open(instrument: Instrument, at: datetime) -> bool:
     _require_aware(at)
-    kind = instrument.calendar
-    if kind == "always":
-        return True
-    if kind == "fx":
-        return _fx_is_open(at)
-    if kind == "xnys":
-        return _xnys_is_open(at)
-    raise ValueError(f"unknown calendar {kind!r}")
+    return _rules(instrument).is_open(at)
 
 
 def next_open(instrument: Instrument, at: datetime) -> datetime | None:
     """The first opening strictly after `at`; None for a market that never closes."""
     _require_aware(at)
-    kind = instrument.calendar
-    if kind == "always":
-        return None
-    if kind == "fx":
-        return _fx_next_weekly(at, SUNDAY)
-    if kind == "xnys":
-        return _xnys_next_open(at)
-    raise ValueError(f"unknown calendar {kind!r}")
+    return _rules(instrument).next_open(at)
 
 
 def next_close(instrument: Instrument, at: datetime) -> datetime | None:
     """The first closing strictly after `at`; None for a market that never closes."""
     _require_aware(at)
-    kind = instrument.calendar
-    if kind == "always":
-        return None
-    if kind == "fx":
-        return _fx_next_weekly(at, FRIDAY)
-    if kind == "xnys":
-        return _xnys_next_close(at)
-    raise ValueError(f"unknown calendar {kind!r}")
+    return _rules(instrument).next_close(at)
 
 
 def sessions(instrument: Instrument, start: date, end: date) -> list[Session]:
     """Trading sessions whose date lies in [start, end], in order."""
-    kind = instrument.calendar
-    if kind == "always":
-        return _always_sessions(start, end)
-    if kind == "fx":
-        return _fx_sessions(start, end)
-    if kind == "xnys":
-        return _xnys_sessions(start, end)
-    raise ValueError(f"unknown calendar {kind!r}")
+    return _rules(instrument).sessions(start, end)

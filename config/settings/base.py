@@ -86,7 +86,7 @@ TEMPLATES = [
 
 # --- Database (https://docs.djangoproject.com/en/5.2/ref/databases/) -------
 # PostgreSQL only: the ledger relies on its triggers, deferred constraints and
-# row locks. `scripts/dev.py` sets DATABASE_URL to the embedded server when
+# row locks. `dev.py` sets DATABASE_URL to the embedded server when
 # the user gives none.
 DATABASE_URL = env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradevision")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}

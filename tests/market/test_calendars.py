@@ -115,3 +115,10 @@ class TestAlways:
             (utc(2026, 12, 31), utc(2027, 1, 1)),
             (utc(2027, 1, 1), utc(2027, 1, 2)),
         ]
+
+
+def test_every_calendar_kind_has_its_rules():
+    from market.calendars import CALENDARS
+    from market.models import CalendarKind
+
+    assert set(CALENDARS) == set(CalendarKind.values)
