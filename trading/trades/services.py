@@ -93,6 +93,11 @@ def _no_result_subscription() -> Iterator[None]:
     (13 % of a web process's time under bench/mixed_load.py). Celery skips it
     when joining "will block", as inside a worker; say so for the send. The
     result is still stored by the worker: the status endpoint reads its state.
+
+    Framework internal: `celery._state._set_task_join_will_block` is private;
+    upstream reads the flag in `celery/backends/redis.py`
+    (`RedisBackend.on_task_call`), called from `Celery.send_task`
+    (`celery/app/base.py`). tests/trading/test_celery_internals.py pins both.
     """
     previous = celery_state.task_join_will_block()
     celery_state._set_task_join_will_block(True)
