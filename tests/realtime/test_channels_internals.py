@@ -50,5 +50,5 @@ async def test_the_override_runs_the_handler_without_closing_old_connections():
 
 
 async def test_the_override_refuses_a_message_without_a_handler():
-    with pytest.raises(ValueError, match="no handler for message type nothing.here"):
+    with pytest.raises(ValueError, match=r"no handler for message type nothing\.here"):
         await StreamConsumer().dispatch({"type": "nothing.here"})
