@@ -1,4 +1,4 @@
-"""Celery tasks of the trade lifecycle (names and schedule: DESIGN.md).
+"""Celery tasks of the trade lifecycle (names and schedule: docs/architecture.md).
 
 Tasks are thin: they take ids, call services and declare their retry policy.
 Every task is safe to deliver twice and to run twice at once: the services

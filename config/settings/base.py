@@ -95,7 +95,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer, Celery broker, latest-price cache ---------------
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 
-# channels-redis' pub/sub layer: measured in shared/NOTES.md at ~30x the
+# channels-redis' pub/sub layer: measured (docs/decisions.md) at ~30x the
 # throughput of the list-based core layer with no loss at 1,000 events/s.
 # It keeps no backlog, which is fine: the outbox and resume make the stream
 # lossless (docs/realtime.md).

@@ -1,6 +1,6 @@
 """Trades: one user's position in one instrument, from request to settlement.
 
-States (DESIGN.md): `queued` -> `open` -> `settled`; `queued` -> `rejected`
+States (docs/architecture.md): `queued` -> `open` -> `settled`; `queued` -> `rejected`
 (a business rule said no, `failure_code` says which), `failed` (a system
 error after the last retry) or `cancelled` (by the owner while queued).
 `queued`, `open` are live; the other four are final and never change again.

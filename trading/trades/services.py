@@ -412,7 +412,7 @@ def trade_attempt_failed(*, trade_id: int, code: str, reason: str) -> RetryDecis
 
     Counted on the trade row (not the message), so a duplicate delivery cannot
     buy extra retries. After `TRADE_MAX_RETRIES` retries the trade ends:
-    `rejected: stale_price` when the price never came (DESIGN.md lists it among
+    `rejected: stale_price` when the price never came (docs/architecture.md lists it among
     business refusals), else `failed` with the reason. A queued trade holds no
     money (the reservation commits with the open), so nothing needs release."""
     with transaction.atomic():
