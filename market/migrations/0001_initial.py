@@ -28,6 +28,18 @@ def ohlcv_fields(related_name):
     ]
 
 
+def ohlcv_options(prefix):
+    return {
+        "db_table": f"trading_{prefix}",
+        "ordering": ["instrument", "start"],
+        "abstract": False,
+        "constraints": [
+            models.UniqueConstraint(fields=("instrument", "start"), name=f"{prefix}_instrument_start_uniq"),
+            models.CheckConstraint(condition=OHLC_CONSISTENT, name=f"{prefix}_ohlc_consistent"),
+        ],
+    }
+
+
 class Migration(migrations.Migration):
 
     initial = True
@@ -68,31 +80,9 @@ class Migration(migrations.Migration):
                         ],
                     },
                 ),
+                migrations.CreateModel(name="Bar", fields=ohlcv_fields("bars"), options=ohlcv_options("bar")),
                 migrations.CreateModel(
-                    name="Bar",
-                    fields=ohlcv_fields("bars"),
-                    options={
-                        "db_table": "trading_bar",
-                        "ordering": ["instrument", "start"],
-                        "abstract": False,
-                        "constraints": [
-                            models.UniqueConstraint(fields=("instrument", "start"), name="bar_instrument_start_uniq"),
-                            models.CheckConstraint(condition=OHLC_CONSISTENT, name="bar_ohlc_consistent"),
-                        ],
-                    },
-                ),
-                migrations.CreateModel(
-                    name="HourBar",
-                    fields=ohlcv_fields("hour_bars"),
-                    options={
-                        "db_table": "trading_hourbar",
-                        "ordering": ["instrument", "start"],
-                        "abstract": False,
-                        "constraints": [
-                            models.UniqueConstraint(fields=("instrument", "start"), name="hourbar_instrument_start_uniq"),
-                            models.CheckConstraint(condition=OHLC_CONSISTENT, name="hourbar_ohlc_consistent"),
-                        ],
-                    },
+                    name="HourBar", fields=ohlcv_fields("hour_bars"), options=ohlcv_options("hourbar")
                 ),
                 migrations.CreateModel(
                     name="PriceTick",
