@@ -12,7 +12,6 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.services import (
@@ -23,6 +22,7 @@ from accounts.services import (
     token_obtain,
     token_revoke,
 )
+from core.throttling import WriteThrottle
 
 
 class TokenObtainSerializer(serializers.Serializer):
@@ -33,15 +33,12 @@ class TokenObtainSerializer(serializers.Serializer):
 TokenResponse = inline_serializer("TokenResponse", fields={"token": serializers.CharField()})
 
 
-class TokenThrottle(ScopedRateThrottle):
-    """Counted on POST only: revoking is not a guessing vector."""
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        return request.method != "POST" or super().allow_request(request, view)
+class TokenThrottle(WriteThrottle):
+    counted = frozenset({"POST"})  # revoking is not a guessing vector
 
 
 @extend_schema(tags=["auth"])
-class TokenView(APIView):
+class TokenApi(APIView):
     throttle_scope = "token_obtain"
     throttle_classes = [TokenThrottle]
 

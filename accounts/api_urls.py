@@ -5,5 +5,5 @@ from django.urls import URLPattern, URLResolver, path
 from accounts import api
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("auth/token/", api.TokenView.as_view(), name="auth-token"),
+    path("auth/token/", api.TokenApi.as_view(), name="auth-token"),
 ]

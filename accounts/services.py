@@ -30,7 +30,7 @@ from django.core.cache import cache
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -129,10 +129,10 @@ def run(url: str) -> dict:
     from django.db import connection
     from rest_framework.test import APIClient
 
-    from trading.feed.rollup import bars_rollup
-    from trading.models import Instrument
-    from trading.selectors.bars import AGGREGATE_SQL, ORIGIN, QUERIES, bucket_floor
-    from trading.selectors.bars import INTERVALS as STEPS
+    from market.feed.rollup import bars_rollup
+    from market.models import Instrument
+    from market.selectors.bars import AGGREGATE_SQL, ORIGIN, QUERIES, bucket_floor
+    from market.selectors.bars import INTERVALS as STEPS
 
     call_command("migrate", verbosity=0)
     instrument = Instrument.objects.get(symbol="BTC-USD")

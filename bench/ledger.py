@@ -14,7 +14,7 @@ with BENCH_WORKERS worker processes, one connection each:
 - services_hot: the same, every transfer on one user's accounts;
 - services_hot_batched: `wallet_reserve_batch` of BENCH_BATCH items on the
   hot user (one transaction and one commit per batch), counted in transfers;
-- raw_many / raw_hot: the NOTES.md transfer in psycopg: lock two accounts in
+- raw_many / raw_hot: the measured transfer of docs/decisions.md in psycopg: lock two accounts in
   id order, insert the transaction and its two entries, update both
   balances, commit (same tables, so the same triggers run).
 

@@ -299,7 +299,7 @@ def bench_opened(users, tokens, procs: Processes, refresh_price) -> dict:
     stop.set()
     listener.join(timeout=10)
     latencies = [(seen[i] - at) * 1000 for i, at in sent.items() if i in seen]
-    from trading.models import Trade
+    from trading.trades.models import Trade
 
     # Where the time goes: the 202 itself, and queued -> open in the database
     # (the task's wait in the broker plus its run).
@@ -342,8 +342,9 @@ def bench_settlement(users, inst) -> dict:
     from django.db import connection, connections
     from django.utils import timezone
 
-    from trading.models import PriceTick, Trade
-    from trading.prices import price_recorded_mark
+    from market.models import PriceTick
+    from market.prices import price_recorded_mark
+    from trading.trades.models import Trade
     from wallets.services import wallet_reserve
 
     results = {}
@@ -454,8 +455,8 @@ def _bench(url: str, procs: Processes) -> dict:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
-    from trading.models import Instrument
-    from trading.prices import price_record
+    from market.models import Instrument
+    from market.prices import price_record
     from wallets.services import wallet_deposit
 
     call_command("migrate", verbosity=0)
@@ -494,7 +495,7 @@ def _bench(url: str, procs: Processes) -> dict:
         procs.stop_all()
         procs.running.clear()
     if "settlement" in PARTS:
-        from trading.models import Trade
+        from trading.trades.models import Trade
 
         # Leave only the settlement's own trades open.
         Trade.objects.filter(status="open").update(expires_at=timezone.now() + timedelta(days=1))

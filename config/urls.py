@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api_urls")),
     path("", include("wallets.api_urls")),
+    path("", include("market.api_urls")),
     path("", include("trading.api_urls")),
     path("", include("realtime.api_urls")),
     path("", include("ops.api_urls")),
@@ -20,9 +21,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api-auth/", include("rest_framework.urls")),
     path("", include("accounts.urls")),
-    path("", include("realtime.urls")),
     path("", include("trading.urls")),
-    path("", include("wallets.urls")),
     path("", include("ops.urls")),
     path("", include("frontend.urls")),
 ]

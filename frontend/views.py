@@ -17,7 +17,7 @@ from django.views.generic import FormView, TemplateView
 from accounts.notifications import notification_preference_get, notification_preference_update
 from frontend import selectors
 from frontend.forms import NotificationSettingsForm
-from trading.models import TradeStatus
+from trading.trades.models import TradeStatus
 
 
 class PageView(LoginRequiredMixin, TemplateView):

@@ -34,9 +34,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from market.models import Instrument
+from market.prices import price_latest_many
 from ops import selectors, taskruns, wsmetrics
-from trading.models import Instrument
-from trading.prices import price_latest_many
 from wallets.models import BalanceDrift, DriftKind
 
 logger = logging.getLogger(__name__)

@@ -18,19 +18,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import redis
+from celery import current_app as celery_app
 from celery.schedules import maybe_schedule
 from django.conf import settings
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from config.celery_app import app as celery_app
+from market.calendars import market_is_open
+from market.models import Instrument
+from market.prices import price_latest_many
 from ops import taskruns, wsmetrics
 from ops.store import redis_client
 from realtime.models import Event, EventCounter
-from trading.calendars import market_is_open
-from trading.models import Instrument
-from trading.prices import price_latest_many
 from wallets.models import BalanceDrift
 
 GREEN, AMBER, RED = "green", "amber", "red"

@@ -230,10 +230,6 @@ def task_duration_histograms() -> dict[tuple[str, str], dict[str, float]]:
     return result
 
 
-def monitor_since() -> datetime | None:
-    return _parse_time(cast(str | None, redis_client().get(ops_key("since"))))
-
-
 def monitor_since_mark() -> datetime:
     """The monitoring baseline, set on first use."""
     client = redis_client()

@@ -130,7 +130,7 @@ class EventListApi(APIView):
         return Response(EventPageSerializer(body).data)
 
 
-class AsyncApiDocument(APIView):
+class AsyncApiDocumentApi(APIView):
     """The AsyncAPI 3 description of /ws/stream/ (docs/asyncapi.yaml)."""
 
     permission_classes = [AllowAny]

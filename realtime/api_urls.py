@@ -6,6 +6,6 @@ from realtime import api
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("realtime/tickets/", api.TicketCreateApi.as_view(), name="realtime-ticket-create"),
-    path("realtime/asyncapi.yaml", api.AsyncApiDocument.as_view(), name="realtime-asyncapi"),
+    path("realtime/asyncapi.yaml", api.AsyncApiDocumentApi.as_view(), name="realtime-asyncapi"),
     path("events/", api.EventListApi.as_view(), name="event-list"),
 ]

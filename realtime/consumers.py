@@ -58,7 +58,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # cost in a profile of the fan-out bench. Every database access here
         # goes through realtime.db.db (database_sync_to_async), which closes
         # old connections around each call in its own thread, so the hop
-        # protects nothing.
+        # protects nothing. Framework internal: a copy of
+        # `channels.consumer.AsyncConsumer.dispatch` (channels/consumer.py)
+        # without the `aclose_old_connections()` call;
+        # tests/realtime/test_channels_internals.py fails when upstream changes.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")

@@ -1,6 +1,6 @@
-"""Error types of the realtime app (subclasses of `config.errors.DomainError`)."""
+"""Error types of the realtime app (subclasses of `core.errors.DomainError`)."""
 
-from config.errors import DomainError
+from core.errors import DomainError
 
 
 class EventInvalid(DomainError):
@@ -18,16 +18,3 @@ class PublishOutsideTransaction(DomainError):
 
     code = "publish_outside_transaction"
     http_status = 500
-
-
-class ResumeAhead(DomainError):
-    """A client asked to resume from a seq the server never issued."""
-
-    code = "since_ahead"
-
-
-class TicketInvalid(DomainError):
-    """A WebSocket ticket that is unknown, expired or already used."""
-
-    code = "ticket_invalid"
-    http_status = 401

@@ -1,8 +1,8 @@
 """Event names and the registry of their schemas.
 
-The event names are the contract of DESIGN.md. The app that owns an event's
-data registers its schema at start-up (`register` in its AppConfig.ready), so
-realtime stores and moves events without importing trading or wallets:
+The event names are part of the contract (docs/architecture.md, "Events").
+The app that owns an event's data registers its schema at start-up
+(`register` in its AppConfig.ready), so realtime stores and moves events without importing trading or wallets:
 
 - a DRF serializer class: the data must carry exactly the serializer's
   readable fields (the full current object, never a diff);

@@ -26,7 +26,7 @@ class InstrumentFactory(factory.django.DjangoModelFactory):
     seeded instruments (migration trading.0002) are reused, not duplicated."""
 
     class Meta:
-        model = "trading.Instrument"
+        model = "market.Instrument"
         django_get_or_create = ("symbol",)
 
     symbol = factory.Sequence(lambda n: f"TST{n}-USD")

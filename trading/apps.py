@@ -6,26 +6,9 @@ class TradingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # realtime learns which ticker symbols exist from us, never by importing trading.
-        from realtime.registry import register_symbol_lookup
-        from trading.selectors.instruments import instrument_symbol_is_active
-
-        register_symbol_lookup(instrument_symbol_is_active)
-
         # Every trade.* event carries the full trade; plan.* the full plan.
-        from realtime import schemas
-        from trading.plans.serializers import PlanSerializer
-        from trading.trades.serializers import TradeEventData
+        from trading.plans.events import plan_events_register
+        from trading.trades.events import trade_events_register
 
-        for event in (
-            schemas.TRADE_QUEUED,
-            schemas.TRADE_OPENED,
-            schemas.TRADE_RETRYING,
-            schemas.TRADE_REJECTED,
-            schemas.TRADE_FAILED,
-            schemas.TRADE_CANCELLED,
-            schemas.TRADE_SETTLED,
-        ):
-            schemas.register(event, TradeEventData)
-        schemas.register(schemas.PLAN_STARTED, PlanSerializer)
-        schemas.register(schemas.PLAN_MATURED, PlanSerializer)
+        trade_events_register()
+        plan_events_register()

@@ -17,11 +17,10 @@ the next run when the plan is busy: it never waits, so it cannot deadlock.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django.db import connection
 
-from trading.models import Plan, Trade
+from trading.plans.models import Plan
+from trading.trades.models import Trade
 
 # First key of the two-key advisory lock: a namespace for "trading slot of user N".
 _SLOT_NAMESPACE = 7_401
@@ -36,16 +35,6 @@ def trade_lock(*, trade_id: int) -> Trade:
         Trade.objects.select_for_update(of=("self",))
         .select_related("instrument", "user", "plan")
         .get(pk=trade_id)
-    )
-
-
-def trades_lock_skip_locked(*, trade_ids: Sequence[int]) -> list[Trade]:
-    """Those of `trade_ids` no other transaction holds, locked, in id order."""
-    return list(
-        Trade.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("instrument", "user")
-        .filter(pk__in=list(trade_ids))
-        .order_by("pk")
     )
 
 

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.notifications import Mail
-from trading.models import Plan, Trade
+from trading.plans.models import Plan
+from trading.trades.models import Trade
 
 
 def _signed(amount: object) -> str:

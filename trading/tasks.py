@@ -1,4 +1,4 @@
-"""Celery tasks of the trade lifecycle (names and schedule: DESIGN.md).
+"""Celery tasks of the trade lifecycle (names and schedule: docs/architecture.md).
 
 Tasks are thin: they take ids, call services and declare their retry policy.
 Every task is safe to deliver twice and to run twice at once: the services
@@ -28,12 +28,12 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from config.errors import DomainError
+from core.errors import DomainError
 from realtime.services import event_prune
-from trading.models import Trade, TradeStatus
 from trading.plans.selectors import plan_closes, plans_active, plans_due
 from trading.plans.services import plan_mature, plan_run
 from trading.trades.errors import PriceUnavailable
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import retry_countdown, trade_attempt_failed, trade_open, trade_queued_sweep
 from trading.trades.settlement import trades_settle_due
 

@@ -8,7 +8,6 @@ are throttled by scope `money`.
 
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -19,10 +18,11 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from config.idempotency import IDEMPOTENCY_PARAMETER, idempotency_key
+from core.http import request_user
+from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
+from core.throttling import WRITE_THROTTLES
 from wallets import selectors, services
 from wallets.models import Account, Entry, WithdrawalRequest
 from wallets.serializers import (
@@ -41,28 +41,9 @@ USER_FILTER = OpenApiParameter(
 )
 
 
-class MoneyThrottle(ScopedRateThrottle):
-    """Scope `money`, counted on writes only; reads are bounded by the user throttle."""
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return True
-        return super().allow_request(request, view)
-
-
-MONEY_THROTTLES: list[type[BaseThrottle]] = [UserRateThrottle, MoneyThrottle]
-
-
-def _user(request: Request) -> AbstractBaseUser:
-    """The authenticated user (every view here requires one)."""
-    user = request.user
-    assert isinstance(user, AbstractBaseUser)
-    return user
-
-
 def _scope_user(request: Request) -> int | None:
     """Whose objects a request sees: its own, or (staff) everyone's / `?user=`'s."""
-    user = _user(request)
+    user = request_user(request)
     if not getattr(user, "is_staff", False):
         return int(user.pk)
     raw = request.query_params.get("user")
@@ -74,13 +55,13 @@ def _scope_user(request: Request) -> int | None:
 
 
 @extend_schema(tags=["wallets"])
-class WalletView(APIView):
+class WalletApi(APIView):
     """Balances of the current user (staff: of `?user=`), one item per currency."""
 
     @extend_schema(parameters=[USER_FILTER], responses=CurrencyBalanceSerializer(many=True))
     def get(self, request: Request) -> Response:
         user_id = _scope_user(request) if "user" in request.query_params else None
-        user_id = int(_user(request).pk) if user_id is None else user_id
+        user_id = int(request_user(request).pk) if user_id is None else user_id
         return Response(CurrencyBalanceSerializer(selectors.balances_of(user_id=user_id), many=True).data)
 
 
@@ -92,7 +73,7 @@ class AccountFilter(filters.FilterSet):
 
 @extend_schema_view(list=extend_schema(parameters=[USER_FILTER]))
 @extend_schema(tags=["wallets"])
-class AccountViewSet(viewsets.ReadOnlyModelViewSet):
+class AccountApi(viewsets.ReadOnlyModelViewSet):
     serializer_class = AccountSerializer
     filterset_class = AccountFilter
 
@@ -122,7 +103,7 @@ class EntryFilter(filters.FilterSet):
 
 @extend_schema_view(list=extend_schema(parameters=[USER_FILTER]))
 @extend_schema(tags=["wallets"])
-class EntryViewSet(viewsets.ReadOnlyModelViewSet):
+class EntryApi(viewsets.ReadOnlyModelViewSet):
     """Ledger entries on the user's accounts, newest first (cursor pagination)."""
 
     serializer_class = EntrySerializer
@@ -136,11 +117,11 @@ class EntryViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(tags=["wallets"])
-class DepositView(APIView):
+class DepositApi(APIView):
     """A demo deposit into the current user's available balance (daily limit)."""
 
     throttle_scope = "money"
-    throttle_classes = MONEY_THROTTLES
+    throttle_classes = WRITE_THROTTLES
 
     @extend_schema(
         request=MoneyInputSerializer,
@@ -148,19 +129,19 @@ class DepositView(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
-        key = idempotency_key(request)
+        key = request_key(request)
         data = MoneyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tx = services.wallet_deposit(user=_user(request), idempotency_key=key, **data.validated_data)
+        tx = services.wallet_deposit(user=request_user(request), idempotency_key=key, **data.validated_data)
         return Response(LedgerTransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["wallets"])
-class AdjustmentView(APIView):
+class AdjustmentApi(APIView):
     """Staff correction of a user's available balance, with a required reason."""
 
     throttle_scope = "money"
-    throttle_classes = MONEY_THROTTLES
+    throttle_classes = WRITE_THROTTLES
 
     permission_classes = [IsAuthenticated, IsAdminUser]
 
@@ -170,10 +151,10 @@ class AdjustmentView(APIView):
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
-        key = idempotency_key(request)
+        key = request_key(request)
         data = AdjustmentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        tx = services.wallet_adjust(staff=_user(request), idempotency_key=key, **data.validated_data)
+        tx = services.wallet_adjust(staff=request_user(request), idempotency_key=key, **data.validated_data)
         return Response(LedgerTransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
 
 
@@ -185,7 +166,7 @@ class WithdrawalFilter(filters.FilterSet):
 
 @extend_schema_view(list=extend_schema(parameters=[USER_FILTER]))
 @extend_schema(tags=["wallets"])
-class WithdrawalViewSet(
+class WithdrawalApi(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -195,7 +176,7 @@ class WithdrawalViewSet(
     serializer_class = WithdrawalSerializer
     filterset_class = WithdrawalFilter
     throttle_scope = "money"
-    throttle_classes = MONEY_THROTTLES
+    throttle_classes = WRITE_THROTTLES
 
     def get_queryset(self) -> QuerySet[WithdrawalRequest]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -208,22 +189,22 @@ class WithdrawalViewSet(
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = idempotency_key(request)
+        key = request_key(request)
         data = MoneyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         withdrawal = services.wallet_withdrawal_request(
-            user=_user(request), idempotency_key=key, **data.validated_data
+            user=request_user(request), idempotency_key=key, **data.validated_data
         )
         return Response(WithdrawalSerializer(withdrawal).data, status=status.HTTP_201_CREATED)
 
     def _decide(self, request: Request, approve: bool) -> Response:
-        key = idempotency_key(request)
+        key = request_key(request)
         withdrawal = self.get_object()  # 404 before any decision for an unknown id
         data = WithdrawalDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         decide = services.wallet_withdrawal_approve if approve else services.wallet_withdrawal_reject
         done = decide(
-            staff=_user(request),
+            staff=request_user(request),
             withdrawal_id=withdrawal.pk,
             idempotency_key=key,
             reason=data.validated_data["reason"],
@@ -250,10 +231,10 @@ class WithdrawalViewSet(
 
 
 __all__ = [
-    "AccountViewSet",
-    "AdjustmentView",
-    "DepositView",
-    "EntryViewSet",
-    "WalletView",
-    "WithdrawalViewSet",
+    "AccountApi",
+    "AdjustmentApi",
+    "DepositApi",
+    "EntryApi",
+    "WalletApi",
+    "WithdrawalApi",
 ]

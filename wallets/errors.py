@@ -1,6 +1,6 @@
-"""Refusals raised by the wallet services; `config.exceptions` maps them to HTTP."""
+"""Refusals raised by the wallet services; `core.exceptions` maps them to HTTP."""
 
-from config.errors import Conflict, DomainError, IdempotencyMismatch, NotFound
+from core.errors import Conflict, DomainError, IdempotencyMismatch, NotFound
 
 __all__ = [
     "Conflict",

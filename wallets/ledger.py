@@ -21,22 +21,21 @@ two round trips of this module's own per transfer, plus the event's and COMMIT.
 Callers (the services) own `transaction.atomic()`; this module requires one.
 """
 
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import wraps
-from typing import Any, NamedTuple, ParamSpec, TypeVar
+from typing import NamedTuple, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, connection
 from django.db.models import Q
 from django.utils import timezone
 
-from wallets.errors import IdempotencyMismatch, InsufficientFunds
+from core.idempotency import replay_check
+from wallets.errors import InsufficientFunds
 from wallets.events import balance_item, wallet_balance_publish
 from wallets.locks import AccountRow, accounts_apply_deltas
 from wallets.models import SYSTEM_KINDS, USER_KINDS, Account, AccountKind, LedgerTransaction
@@ -60,12 +59,6 @@ class Leg(NamedTuple):
 class Posting:
     transaction: LedgerTransaction
     replayed: bool
-
-
-def fingerprint(**params: Any) -> str:
-    """A stable hash of a request's parameters, to tell a retry from key reuse."""
-    text = json.dumps({k: str(v) for k, v in params.items()}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def system_shard(user_id: int) -> int:
@@ -100,11 +93,7 @@ def transaction_find(*, user_id: int, kind: str, idempotency_key: str, fingerpri
     """The transaction an earlier call with this key wrote; `IdempotencyMismatch`
     if that call had other parameters."""
     existing = LedgerTransaction.objects.get(user_id=user_id, kind=kind, idempotency_key=idempotency_key)
-    if existing.fingerprint != fingerprint:
-        raise IdempotencyMismatch(
-            "This Idempotency-Key was already used for a request with other parameters.",
-            field="idempotency_key",
-        )
+    replay_check(stored=existing.fingerprint, fingerprint=fingerprint, what="a request")
     return existing
 
 

@@ -35,13 +35,6 @@ def currency_scale(currency: str) -> int:
         raise UnknownCurrency(f"Unknown currency {currency!r}.", field="currency") from exc
 
 
-def parse_currency(value: Any, *, field: str = "currency") -> str:
-    if not isinstance(value, str) or value not in settings.WALLET_CURRENCIES:
-        known = ", ".join(sorted(settings.WALLET_CURRENCIES))
-        raise UnknownCurrency(f"Currency must be one of: {known}.", field=field)
-    return value
-
-
 def max_amount() -> Decimal:
     return Decimal(str(settings.MONEY_MAX_AMOUNT))
 

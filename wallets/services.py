@@ -25,13 +25,13 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.idempotency import fingerprint, key_check
 from wallets.batch import PostingSpec, ledger_post_batch
 from wallets.errors import Conflict, DepositLimitExceeded, Forbidden, InvalidAmount, InvalidRequest, NotFound
 from wallets.ledger import (
     Leg,
     Posting,
     day_start,
-    fingerprint,
     ledger_post,
     retry_on_conflict,
     transaction_find,
@@ -69,14 +69,6 @@ def _check_amount(amount: Decimal, *, currency: str, field: str, allow_zero: boo
     return amount
 
 
-def _check_key(idempotency_key: str) -> str:
-    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 255:
-        raise InvalidRequest(
-            "An idempotency key of 1 to 255 characters is required.", field="idempotency_key"
-        )
-    return idempotency_key
-
-
 def _check_reference(reference: str) -> str:
     if not isinstance(reference, str) or len(reference) > 100:
         raise InvalidRequest("A reference is at most 100 characters.", field="reference")
@@ -97,7 +89,7 @@ def wallet_deposit(
     The limit is checked under the lock of the user's accounts, so two
     concurrent deposits cannot both slip under it."""
     _check_amount(amount, currency=currency, field="amount")
-    key = _check_key(idempotency_key)
+    key = key_check(idempotency_key)
     limit = Decimal(str(settings.DEMO_DEPOSIT_DAILY_LIMIT))
 
     def within_daily_limit(tx: LedgerTransaction) -> None:
@@ -135,7 +127,7 @@ def wallet_withdrawal_request(
 ) -> WithdrawalRequest:
     """Hold `amount` (available → reserved) until staff decide."""
     _check_amount(amount, currency=currency, field="amount")
-    key = _check_key(idempotency_key)
+    key = key_check(idempotency_key)
     with transaction.atomic():
         posting = ledger_post(
             user_id=user.pk,
@@ -163,7 +155,7 @@ def _withdrawal_decide(
     idempotency_key: str,
 ) -> WithdrawalRequest:
     _require_staff(staff)
-    key = _check_key(idempotency_key)
+    key = key_check(idempotency_key)
     kind = TransactionKind.WITHDRAWAL_APPROVE if approve else TransactionKind.WITHDRAWAL_REJECT
     with transaction.atomic():
         # Lock order: the withdrawal row first, then (in ledger_post) accounts.
@@ -248,7 +240,7 @@ def wallet_adjust(
     user's available balance, `debit` takes from it (never below zero)."""
     _require_staff(staff)
     _check_amount(amount, currency=currency, field="amount")
-    key = _check_key(idempotency_key)
+    key = key_check(idempotency_key)
     if direction not in ("credit", "debit"):
         raise InvalidRequest("Direction is 'credit' or 'debit'.", field="direction")
     if not isinstance(reason, str) or not reason.strip():
@@ -300,7 +292,7 @@ def wallet_reserve(
             Leg(None, FEES, fee),
         ],
         reference=_check_reference(reference),
-        idempotency_key=_check_key(idempotency_key),
+        idempotency_key=key_check(idempotency_key),
         fingerprint=fingerprint(amount=amount, currency=currency, reference=reference, fee=fee),
     )
 
@@ -318,7 +310,7 @@ def wallet_release(
         amount=amount,
         legs=[Leg(user.pk, RESERVED, -amount), Leg(user.pk, AVAILABLE, amount)],
         reference=_check_reference(reference),
-        idempotency_key=_check_key(idempotency_key),
+        idempotency_key=key_check(idempotency_key),
         fingerprint=fingerprint(amount=amount, currency=currency, reference=reference),
     )
 
@@ -354,7 +346,7 @@ def wallet_settle(
             Leg(None, FEES, fee),
         ],
         reference=_check_reference(reference),
-        idempotency_key=_check_key(idempotency_key),
+        idempotency_key=key_check(idempotency_key),
         fingerprint=fingerprint(stake=stake, pnl=pnl, fee=fee, currency=currency, reference=reference),
     )
 
@@ -380,7 +372,7 @@ def wallet_transfer(
         amount=amount,
         legs=[Leg(from_user.pk, AVAILABLE, -amount), Leg(to_user.pk, AVAILABLE, amount)],
         reference=_check_reference(reference),
-        idempotency_key=_check_key(idempotency_key),
+        idempotency_key=key_check(idempotency_key),
         fingerprint=fingerprint(to=to_user.pk, amount=amount, currency=currency, reference=reference),
     )
 
@@ -414,7 +406,7 @@ def _reserve_spec(*, user_id: int, currency: str, item: ReserveItem) -> PostingS
             Leg(None, FEES, item.fee),
         ],
         reference=_check_reference(item.reference),
-        idempotency_key=_check_key(item.idempotency_key),
+        idempotency_key=key_check(item.idempotency_key),
         fingerprint=fingerprint(
             amount=item.amount, currency=currency, reference=item.reference, fee=item.fee
         ),
@@ -456,7 +448,7 @@ def wallet_settle_batch(*, currency: str, items: Sequence[SettleItem]) -> list[L
                     Leg(None, FEES, item.fee),
                 ],
                 reference=_check_reference(item.reference),
-                idempotency_key=_check_key(item.idempotency_key),
+                idempotency_key=key_check(item.idempotency_key),
                 fingerprint=fingerprint(
                     stake=item.stake, pnl=item.pnl, fee=item.fee, currency=currency, reference=item.reference
                 ),

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "accounts",
     "wallets",
     "realtime",
+    "market",
     "trading",
     "frontend",
     "ops",
@@ -85,7 +86,7 @@ TEMPLATES = [
 
 # --- Database (https://docs.djangoproject.com/en/5.2/ref/databases/) -------
 # PostgreSQL only: the ledger relies on its triggers, deferred constraints and
-# row locks. `scripts/dev.py` sets DATABASE_URL to the embedded server when
+# row locks. `dev.py` sets DATABASE_URL to the embedded server when
 # the user gives none.
 DATABASE_URL = env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradevision")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
@@ -94,7 +95,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer, Celery broker, latest-price cache ---------------
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 
-# channels-redis' pub/sub layer: measured in shared/NOTES.md at ~30x the
+# channels-redis' pub/sub layer: measured (docs/decisions.md) at ~30x the
 # throughput of the list-based core layer with no loss at 1,000 events/s.
 # It keeps no backlog, which is fine: the outbox and resume make the stream
 # lossless (docs/realtime.md).
@@ -172,7 +173,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -180,7 +181,7 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "config.openapi.ApiSchema",  # drf-spectacular's, with error statuses
+    "DEFAULT_SCHEMA_CLASS": "core.openapi.ApiSchema",  # drf-spectacular's, with error statuses
     # Throttles key anonymous clients on this, not on a client-supplied header.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -195,7 +196,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "trades": env("THROTTLE_TRADES", "3000/min"),
     },
     "COERCE_DECIMAL_TO_STRING": True,
-    "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -207,8 +208,8 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `status` field; name each choice set explicitly.
     "ENUM_NAME_OVERRIDES": {
         "WithdrawalStatusEnum": "wallets.models.WithdrawalStatus",
-        "TradeStatusEnum": "trading.models.TradeStatus",
-        "PlanStatusEnum": "trading.models.PlanStatus",
+        "TradeStatusEnum": "trading.trades.models.TradeStatus",
+        "PlanStatusEnum": "trading.plans.models.PlanStatus",
     },
 }
 
@@ -277,7 +278,7 @@ FEED_FLUSH_INTERVAL = float(env("FEED_FLUSH_INTERVAL", "2.0"))
 # Per-symbol source overrides, e.g. "BTC-USD=replay,GOOG=random_walk"; unset
 # symbols use Instrument.feed_source (replay for GOOG and EUR-USD).
 MARKET_FEED_SOURCES = dict(item.split("=", 1) for item in env_list("MARKET_FEED_SOURCES", ""))
-# 1-second price ticks behind trading.prices.price_at; older instants fall
+# 1-second price ticks behind market.prices.price_at; older instants fall
 # back to 1-minute bar closes. Longer than any instrument's max trade duration.
 PRICE_TICK_RETENTION_DAYS = env_int("PRICE_TICK_RETENTION_DAYS", 30)
 

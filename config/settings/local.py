@@ -5,6 +5,6 @@ from config.settings.base import DATABASES, env_bool
 
 DEBUG = env_bool("DEBUG", True)
 # A pool per process: daphne's thread pool with persistent connections
-# otherwise exhausts PostgreSQL's connection limit (shared/NOTES.md).
+# otherwise exhausts PostgreSQL's connection limit (docs/decisions.md).
 DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 10}}
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

@@ -1,5 +1,5 @@
 """Settings for the test suite: the same PostgreSQL and Redis as production,
-never SQLite or a fake Redis (docs/testing.md)."""
+never SQLite or a fake Redis (docs/architecture.md, "Tests")."""
 
 import os
 import uuid

@@ -14,7 +14,9 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def event_last_seq(context: template.Context) -> str:
-    """The user's last event seq at render time ("" when logged out)."""
+    """The user's last event seq at render time ("" when logged out): the
+    realtime client resumes from it on its first connection, so nothing
+    published between this render and the socket opening is missed."""
     request: HttpRequest | None = context.get("request")
     if request is None or not request.user.is_authenticated:
         return ""

@@ -145,11 +145,12 @@ def _static_collected() -> None:
 
 def _seed_instruments() -> None:
     """The instruments the trading app's data migration seeds (idempotent):
-    a transactional test before this one may have flushed them."""
-    from django.apps import apps
+    a transactional test before this one may have flushed them. The model is
+    `market.Instrument` now (same table)."""
+    from market.models import Instrument
 
     seed_migration = importlib.import_module("trading.migrations.0002_seed_instruments")
-    seed_migration.seed(apps, None)
+    seed_migration.seed_rows(Instrument)
 
 
 @pytest.fixture

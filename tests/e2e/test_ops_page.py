@@ -13,10 +13,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from market.models import Instrument
+from market.prices import price_record
 from tests.e2e.conftest import login_session, shot
 from tests.factories import UserFactory
-from trading.models import Instrument
-from trading.prices import price_record
 from wallets.models import BalanceDrift, DriftKind
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import login_session, shot
 from tests.factories import PASSWORD, UserFactory
-from trading.models import Plan
+from trading.plans.models import Plan
 from wallets.models import Account
 from wallets.services import wallet_deposit
 

@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 from realtime.models import Event
 from tests.e2e.conftest import login_session, shot
 from tests.factories import UserFactory
-from trading.models import Trade
 from trading.tasks import process_completed_trades
+from trading.trades.models import Trade
 from wallets.services import wallet_deposit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -42,7 +42,7 @@ from rest_framework.test import APIClient
 
 from realtime.models import Event, EventCounter
 from tests.trading.trades_support import assert_ledger_invariants
-from trading.models import Trade, TradeStatus
+from trading.trades.models import Trade, TradeStatus
 from wallets.models import Entry, LedgerTransaction
 
 __all__ = [

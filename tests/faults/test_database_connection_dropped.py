@@ -20,7 +20,7 @@ from tests.faults.invariants import assert_ledger_invariants, assert_trades_cons
 from tests.faults.processes import wait_for
 from tests.trading.trades_support import balance, fund, make_instrument, quote
 from trading.faults import fault_arm, fault_disarm, fault_hits
-from trading.models import Trade, TradeStatus
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_request
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]

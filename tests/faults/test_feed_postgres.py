@@ -17,11 +17,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from market.models import Bar, PriceTick
 from tests.children import with_options
 from tests.factories import InstrumentFactory
 from tests.faults.processes import database_url, stop, wait_for
 from tests.trading.feed_process import feed_start
-from trading.models import Bar, PriceTick
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

@@ -11,10 +11,10 @@ from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 from django.utils import timezone
 
+from market.models import PriceTick
+from market.prices import LATEST_KEY
 from tests.factories import InstrumentFactory
 from tests.trading.feed_process import cache_at, feed_start, free_port, redis_start, stop, wait_for
-from trading.models import PriceTick
-from trading.prices import LATEST_KEY
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

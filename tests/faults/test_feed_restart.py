@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from market.models import Bar, PriceTick
 from tests.factories import InstrumentFactory
 from tests.faults.processes import stop, wait_for
 from tests.trading.feed_process import feed_env, feed_start
-from trading.models import Bar, PriceTick
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

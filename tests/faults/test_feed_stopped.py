@@ -15,14 +15,14 @@ from decimal import Decimal
 
 import pytest
 
+from market.prices import price_latest
 from ops.selectors import feed_check
 from tests.factories import InstrumentFactory, UserFactory
 from tests.faults.invariants import assert_ledger_invariants, assert_trades_consistent
 from tests.faults.processes import stop, wait_for
 from tests.trading.feed_process import feed_start
 from tests.trading.trades_support import balance, fund
-from trading.models import Trade, TradeStatus
-from trading.prices import price_latest
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_request
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]

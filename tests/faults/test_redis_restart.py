@@ -39,6 +39,7 @@ from celery import Celery
 from django.db import connection, transaction
 from rest_framework.authtoken.models import Token
 
+from market.prices import LATEST_KEY
 from realtime.client import StreamClient
 from realtime.models import EventCounter
 from realtime.publish import publish
@@ -48,8 +49,7 @@ from tests.faults.invariants import assert_ledger_invariants, assert_trades_cons
 from tests.faults.processes import free_port, redis_start, stop, web_start
 from tests.trading.feed_process import cache_at
 from tests.trading.trades_support import balance, fund, make_instrument
-from trading.models import Trade, TradeStatus
-from trading.prices import LATEST_KEY
+from trading.trades.models import Trade, TradeStatus
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

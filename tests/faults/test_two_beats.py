@@ -35,14 +35,16 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from market.models import Bar
+from market.prices import price_recorded_mark
 from realtime.models import Event
 from tests.factories import UserFactory
 from tests.faults.invariants import assert_ledger_invariants, assert_trades_consistent
 from tests.faults.processes import beat_start, wait_for
 from tests.trading.trades_support import balance, fund, make_instrument, quote, tick
-from trading.models import Bar, CloseReason, Plan, PlanStatus, Trade, TradeStatus
+from trading.plans.models import Plan, PlanStatus
 from trading.plans.services import plan_create
-from trading.prices import price_recorded_mark
+from trading.trades.models import CloseReason, Trade, TradeStatus
 from trading.trades.services import trade_open, trade_request
 from wallets.models import BalanceDrift, LedgerTransaction
 

@@ -39,13 +39,13 @@ from django.db import connection
 from django.utils import timezone
 
 from config.celery_app import app
+from market.prices import price_recorded_mark
 from tests.factories import UserFactory
 from tests.faults.invariants import assert_ledger_invariants, assert_trades_consistent
 from tests.faults.processes import database_url, wait_for, wait_redelivery_due
 from tests.trading.trades_support import balance, fund, make_instrument, quote, tick
 from trading.faults import fault_arm, fault_disarm, fault_hits
-from trading.models import Trade, TradeStatus
-from trading.prices import price_recorded_mark
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_open, trade_request
 from wallets.models import LedgerTransaction
 

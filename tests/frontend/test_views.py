@@ -6,8 +6,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from market.models import Instrument
 from realtime.models import EventCounter
-from trading.models import Instrument, Trade
+from trading.trades.models import Trade
 
 pytestmark = pytest.mark.django_db
 

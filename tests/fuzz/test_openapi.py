@@ -78,7 +78,7 @@ def test_money_is_documented_as_a_string():
 
 
 def test_error_statuses_are_documented():
-    """`config.openapi.ApiSchema` adds the error statuses each operation answers."""
+    """`core.openapi.ApiSchema` adds the error statuses each operation answers."""
     paths = schema.raw_schema["paths"]
     documented = {
         ("post", "/api/v1/trades/"): {"202", "400", "401", "403", "422", "429"},

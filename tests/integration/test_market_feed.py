@@ -11,11 +11,11 @@ from itertools import pairwise
 import pytest
 from channels.layers import get_channel_layer
 
+from market.feed.rollup import bars_rollup
+from market.models import Bar, HourBar, PriceTick
+from market.prices import price_at, price_latest
 from tests.factories import InstrumentFactory
 from tests.trading.feed_process import feed_start, stop
-from trading.feed.rollup import bars_rollup
-from trading.models import Bar, HourBar, PriceTick
-from trading.prices import price_at, price_latest
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

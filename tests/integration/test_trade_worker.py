@@ -37,7 +37,7 @@ from tests.children import child_env, python, spawn
 from tests.factories import UserFactory
 from tests.trading.trades_support import assert_ledger_invariants, balance, fund, make_instrument, quote
 from trading.faults import fault_arm, fault_disarm, fault_hits
-from trading.models import Trade, TradeStatus
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_request
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,6 +7,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from market.prices import price_record
 from ops.selectors import (
     feed_check,
     health_report,
@@ -20,7 +21,6 @@ from realtime.models import Event
 from realtime.publish import publish
 from realtime.schemas import notification_data
 from tests.factories import InstrumentFactory
-from trading.prices import price_record
 from wallets.models import BalanceDrift, DriftKind
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from config.logging import JsonFormatter
 from tests.trading.trades_support import fund, make_instrument, quote, tick
-from trading.models import Trade, TradeStatus
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_attempt_failed, trade_cancel, trade_close, trade_open, trade_request
 from trading.trades.settlement import trades_settle_due
 

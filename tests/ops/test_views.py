@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from market.prices import price_record
 from tests.factories import InstrumentFactory
-from trading.prices import price_record
 from wallets.models import BalanceDrift, DriftKind
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,7 @@ from config.celery_app import app
 from tests.factories import UserFactory
 from tests.faults.processes import ROOT, child_env, group_stop, wait_for
 from tests.trading.trades_support import fund, make_instrument, quote
-from trading.models import Trade, TradeStatus
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_request
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

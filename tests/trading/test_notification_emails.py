@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from accounts.notifications import notification_preference_update
 from tests.trading.trades_support import fund, make_instrument, quote, tick
-from trading.models import Plan, Trade, TradeStatus
+from trading.plans.models import Plan
 from trading.plans.services import plan_cancel, plan_create, plan_run
 from trading.tasks import check_investment_maturity
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_close, trade_open, trade_request
 from trading.trades.settlement import trades_settle_due
 

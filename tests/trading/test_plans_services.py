@@ -7,14 +7,16 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from config.errors import IdempotencyMismatch, NotFound
+from core.errors import IdempotencyMismatch, NotFound
+from market.models import Bar
 from realtime.models import Event
 from tests.trading.trades_support import assert_ledger_invariants, balance, fund, make_instrument, quote
-from trading.models import Bar, Plan, PlanStatus, Trade, TradeStatus
+from trading.plans.models import Plan, PlanStatus
 from trading.plans.selectors import plan_closes
 from trading.plans.services import plan_cancel, plan_create, plan_mature, plan_run
 from trading.tasks import auto_initiate_daily_trades, check_investment_maturity
 from trading.trades.errors import TradeInvalid, TradeNotAllowed
+from trading.trades.models import Trade, TradeStatus
 from wallets.errors import InsufficientFunds
 
 D = Decimal

@@ -9,7 +9,7 @@ from django.test import Client
 from realtime.models import Event
 from tests.factories import PASSWORD
 from tests.trading.trades_support import balance, fund, make_instrument, quote
-from trading.models import Trade, TradeStatus
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_open
 
 D = Decimal

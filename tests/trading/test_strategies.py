@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from trading.plans.strategies import BARS_NEEDED, dca, mean_reversion, momentum, strategy_signal
 from trading.pnl import Side
-from trading.strategies import BARS_NEEDED, dca, mean_reversion, momentum, strategy_signal
 
 D = Decimal
 

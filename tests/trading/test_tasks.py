@@ -13,8 +13,8 @@ from django.utils import timezone
 from config.celery_app import app
 from realtime.models import Event
 from tests.trading.trades_support import balance, fund, make_instrument, quote, tick
-from trading.models import Trade, TradeStatus
 from trading.tasks import cleanup_failed_trades, process_completed_trades
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_open, trade_request
 
 D = Decimal

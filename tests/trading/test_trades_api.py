@@ -12,7 +12,8 @@ from rest_framework.test import APIClient
 from realtime.models import Event
 from tests.factories import UserFactory
 from tests.trading.trades_support import balance, fund, make_instrument, quote
-from trading.models import Plan, Trade, TradeStatus
+from trading.plans.models import Plan
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_open
 
 D = Decimal

@@ -15,7 +15,7 @@ from django.db import connection
 from realtime.models import Event
 from tests.factories import UserFactory
 from tests.trading.trades_support import assert_ledger_invariants, balance, fund, make_instrument, quote
-from trading.models import Trade, TradeStatus
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_open, trade_request
 
 D = Decimal

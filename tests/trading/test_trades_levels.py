@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from tests.trading.trades_support import assert_ledger_invariants, balance, fund, make_instrument, quote, tick
-from trading.models import Trade, TradeStatus
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_open, trade_request
 from trading.trades.settlement import trades_settle_due
 

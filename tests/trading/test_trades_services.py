@@ -8,11 +8,11 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from config.errors import IdempotencyMismatch, NotFound
+from core.errors import IdempotencyMismatch, NotFound
 from realtime.models import Event
 from tests.trading.trades_support import assert_ledger_invariants, balance, fund, make_instrument, quote
-from trading.models import Trade, TradeStatus
 from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import (
     trade_attempt_failed,
     trade_cancel,

@@ -18,7 +18,7 @@ from tests.trading.trades_support import (
     quote,
     tick,
 )
-from trading.models import Trade, TradeStatus
+from trading.trades.models import Trade, TradeStatus
 from trading.trades.services import trade_open, trade_request
 from trading.trades.settlement import trades_settle_due
 

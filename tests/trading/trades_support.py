@@ -11,9 +11,9 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
+from market.models import Instrument, PriceTick
+from market.prices import price_record, price_recorded_mark
 from tests.factories import InstrumentFactory
-from trading.models import Instrument, PriceTick
-from trading.prices import price_record, price_recorded_mark
 from wallets.models import Account, Entry
 from wallets.selectors import balances_of
 from wallets.services import wallet_deposit

@@ -8,7 +8,7 @@ from wallets.models import Account, AccountKind
 
 
 def ledger_invariants() -> None:
-    """Assert DESIGN.md's three invariants hold right now."""
+    """Assert the ledger's three invariants (docs/architecture.md) hold right now."""
     with connection.cursor() as cursor:
         cursor.execute(
             """

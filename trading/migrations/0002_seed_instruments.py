@@ -78,11 +78,16 @@ INSTRUMENTS = [
 ]
 
 
-def seed(apps, schema_editor):
-    Instrument = apps.get_model("trading", "Instrument")
+def seed_rows(Instrument):
+    """Create the missing instruments with the model given: the historical
+    one here, `market.Instrument` for tests that re-seed after a flush."""
     for row in INSTRUMENTS:
         fields = {k: v for k, v in row.items() if k != "symbol"}
         Instrument.objects.get_or_create(symbol=row["symbol"], defaults={**fields, "quote_currency": "USD"})
+
+
+def seed(apps, schema_editor):
+    seed_rows(apps.get_model("trading", "Instrument"))
 
 
 def unseed(apps, schema_editor):

@@ -7,8 +7,9 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from trading.models import Bar, Plan, PlanStatus
-from trading.strategies import BARS_NEEDED
+from market.models import Bar
+from trading.plans.models import Plan, PlanStatus
+from trading.plans.strategies import BARS_NEEDED
 
 
 def plan_list(*, user_id: int | None) -> QuerySet[Plan]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from trading.models import Plan, PlanStrategy
+from trading.plans.models import Plan, PlanStrategy
 from wallets.money import MoneyField
 
 PLAN_FIELDS = (

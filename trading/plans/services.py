@@ -11,8 +11,6 @@ Lock order: the plan row first, then its trades, then ledger accounts.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Sequence
@@ -25,26 +23,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.notifications import EmailKind, notify_emails
-from config.errors import IdempotencyMismatch, NotFound
-from realtime.publish import publish
+from core import idempotency
+from core.errors import NotFound
+from market.calendars import market_is_open
+from market.models import Instrument
+from market.prices import price_latest
 from realtime.schemas import PLAN_MATURED, PLAN_STARTED
-from trading.calendars import market_is_open
 from trading.locks import plan_lock, trade_lock
-from trading.models import (
-    CloseReason,
-    Instrument,
-    Plan,
-    PlanStatus,
-    PlanStrategy,
-    Trade,
-    TradeSource,
-    TradeStatus,
-)
 from trading.notifications import plan_matured_mail
-from trading.plans.serializers import plan_data
-from trading.prices import price_latest
-from trading.strategies import strategy_signal
+from trading.plans.events import plan_publish
+from trading.plans.models import Plan, PlanStatus, PlanStrategy
+from trading.plans.strategies import strategy_signal
 from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
+from trading.trades.models import CloseReason, Trade, TradeSource, TradeStatus
 from trading.trades.services import trade_open_locked, trade_settle_locked
 from wallets.errors import InsufficientFunds
 from wallets.services import wallet_release, wallet_reserve
@@ -54,11 +45,6 @@ logger = logging.getLogger(__name__)
 MAX_TERM_DAYS = 365
 # A plan trade lives at most this long (or the instrument's maximum, if shorter).
 PLAN_TRADE_DURATION = timedelta(hours=24)
-
-
-def _fingerprint(**params: Any) -> str:
-    text = json.dumps({k: str(v) for k, v in params.items()}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _reference(plan: Plan) -> str:
@@ -79,9 +65,8 @@ def plan_create(
 
     `principal` comes from `wallets.money.parse_amount`. Refuses with
     `InsufficientFunds` when the principal is not available (nothing written)."""
-    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 100:
-        raise TradeInvalid("An idempotency key of 1 to 100 characters is required.", field="idempotency_key")
-    fingerprint = _fingerprint(
+    idempotency.key_check(idempotency_key)
+    fingerprint = idempotency.fingerprint(
         instrument=instrument, strategy=strategy, principal=principal, fraction=trade_fraction, term=term_days
     )
     existing = Plan.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
@@ -131,7 +116,7 @@ def plan_create(
                 reference=_reference(plan),
                 idempotency_key=f"{_reference(plan)}:principal",
             )
-            publish(user_id=user.pk, event=PLAN_STARTED, data=plan_data(plan))
+            plan_publish(plan, PLAN_STARTED)
     except IntegrityError:
         existing = Plan.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
         if existing is None:
@@ -143,10 +128,7 @@ def plan_create(
 
 
 def _replay(existing: Plan, fingerprint: str) -> Plan:
-    if existing.request_fingerprint != fingerprint:
-        raise IdempotencyMismatch(
-            "This Idempotency-Key was already used for a plan with other parameters.", field="idempotency_key"
-        )
+    idempotency.replay_check(stored=existing.request_fingerprint, fingerprint=fingerprint, what="a plan")
     return existing
 
 
@@ -187,7 +169,7 @@ def plan_run(*, plan_id: int, closes: Sequence[Decimal], now: datetime) -> Trade
             duration=min(PLAN_TRADE_DURATION, plan.instrument.max_trade_duration),
             task_id=str(uuid.uuid4()),
             idempotency_key=key,
-            request_fingerprint=_fingerprint(plan=plan.pk, hour=hour),
+            request_fingerprint=idempotency.fingerprint(plan=plan.pk, hour=hour),
         )
         trade.user = plan.user
         try:
@@ -242,7 +224,7 @@ def _plan_end(*, plan_id: int, user: AbstractBaseUser | None, status: str, reaso
         plan.status = status
         plan.ended_at = now
         plan.save()
-        publish(user_id=plan.user_id, event=PLAN_MATURED, data=plan_data(plan))
+        plan_publish(plan, PLAN_MATURED)
         if status == PlanStatus.MATURED:  # a cancelled plan was the user's own doing
             notify_emails(kind=EmailKind.MATURITY, mails=[plan_matured_mail(plan)])
         return plan

@@ -2,14 +2,15 @@
 
 Two families, because the initiation task treats them differently:
 
-- `TradeRefused` (and the input errors): a business rule said no. Final:
-  the trade becomes `rejected` with the error's `code`.
+- Every other `DomainError` (the input errors here, a wallet's
+  `InsufficientFunds`, ...): a business rule said no. Final: the trade
+  becomes `rejected` with the error's `code`.
 - `TransientTradeError`: the world was not ready (no fresh price, a broker
   or database hiccup). The task retries; after the last retry the trade
   becomes `failed` (or `rejected: stale_price` for a price that never came).
 """
 
-from config.errors import Conflict, DomainError, NotFound
+from core.errors import Conflict, DomainError, NotFound
 
 __all__ = ["Conflict", "NotFound"]
 
@@ -18,13 +19,6 @@ class TradeInvalid(DomainError):
     """Bad input to a trade or plan request; `field` names what is wrong."""
 
     code = "invalid"
-
-
-class TradeRefused(DomainError):
-    """A business rule refused to open the trade (final)."""
-
-    code = "refused"
-    http_status = 409
 
 
 class TradeNotAllowed(Conflict):

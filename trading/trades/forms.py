@@ -10,7 +10,8 @@ from typing import Any
 
 from django import forms
 
-from trading.models import Instrument, TradeSide
+from market.models import Instrument
+from trading.trades.models import TradeSide
 from wallets.errors import InvalidAmount
 from wallets.money import parse_amount
 

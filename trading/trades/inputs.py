@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
-from trading.models import Instrument
+from market.models import Instrument
 from trading.trades.errors import TradeInvalid
 
 _PLAIN_DECIMAL = re.compile(r"\A[0-9]+(?:\.(?P<frac>[0-9]+))?\Z")

@@ -24,9 +24,10 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.db.models import Min, Q, QuerySet
 
-from trading.models import PriceTick, Trade, TradeSide
+from market.models import PriceTick
+from market.prices import Quote
 from trading.pnl import price_hits
-from trading.prices import Quote
+from trading.trades.models import Trade, TradeSide
 
 LOOKBACK = timedelta(minutes=5)
 SCANNED_KEY = "levels:scanned:{symbol}"

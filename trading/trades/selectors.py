@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from trading.models import Trade
+from trading.trades.models import Trade
 
 
 def trade_list(*, user_id: int | None) -> QuerySet[Trade]:

@@ -3,7 +3,6 @@ request input. Explicit fields only; money and prices are exact strings."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,7 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from trading.models import Trade, TradeSide
+from trading.trades.models import Trade, TradeSide
 from wallets.money import MoneyField
 
 TRADE_FIELDS = (
@@ -111,13 +110,6 @@ def trade_data(trade: Trade) -> dict[str, Any]:
     for name in _TIMES:
         data[name] = _time_text(getattr(trade, name))
     return {name: data[name] for name in TRADE_FIELDS}
-
-
-# The schema of every trade.* event (realtime checks the data builds it): a
-# dataclass, cheap to check per event, with exactly the serializer's fields.
-TradeEventData = dataclasses.make_dataclass(
-    "TradeEventData", [(name, Any) for name in TRADE_FIELDS], frozen=True
-)
 
 
 @extend_schema_field(OpenApiTypes.DECIMAL)

@@ -15,8 +15,6 @@ Opening a trade (`trade_open`) reserves stake + opening fee; settling
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import secrets
 import uuid
@@ -34,8 +32,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.notifications import EmailKind, notify_emails
-from config.errors import DomainError, IdempotencyMismatch, NotFound
-from realtime.publish import Publication, publish, publish_many
+from core import idempotency
+from core.errors import DomainError, NotFound
+from market.calendars import market_is_open
+from market.models import Instrument
+from market.prices import price_latest
 from realtime.schemas import (
     TRADE_CANCELLED,
     TRADE_FAILED,
@@ -46,15 +47,14 @@ from realtime.schemas import (
     TRADE_SETTLED,
 )
 from trading import pnl as arithmetic
-from trading.calendars import market_is_open
 from trading.faults import fault_point
 from trading.locks import trade_lock, user_trading_slot_lock
-from trading.models import CloseReason, Instrument, Plan, Trade, TradeSide, TradeSource, TradeStatus
 from trading.notifications import trade_settled_mail
-from trading.prices import price_latest
+from trading.plans.models import Plan
 from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
+from trading.trades.events import trade_publish, trades_settled_publish
 from trading.trades.inputs import parse_duration, parse_price
-from trading.trades.serializers import trade_data
+from trading.trades.models import CloseReason, Trade, TradeSide, TradeSource, TradeStatus
 from wallets.errors import InsufficientFunds
 from wallets.money import currency_scale
 from wallets.services import SettleItem, wallet_release, wallet_reserve, wallet_settle, wallet_settle_batch
@@ -78,17 +78,8 @@ class RetryDecision:
     countdown: float = 0.0
 
 
-def _fingerprint(**params: Any) -> str:
-    text = json.dumps({k: None if v is None else str(v) for k, v in params.items()}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _reference(trade: Trade) -> str:
     return f"trade:{trade.pk}"
-
-
-def _publish(trade: Trade, event: str) -> None:
-    publish(user_id=trade.user_id, event=event, data=trade_data(trade))
 
 
 @contextmanager
@@ -102,6 +93,11 @@ def _no_result_subscription() -> Iterator[None]:
     (13 % of a web process's time under bench/mixed_load.py). Celery skips it
     when joining "will block", as inside a worker; say so for the send. The
     result is still stored by the worker: the status endpoint reads its state.
+
+    Framework internal: `celery._state._set_task_join_will_block` is private;
+    upstream reads the flag in `celery/backends/redis.py`
+    (`RedisBackend.on_task_call`), called from `Celery.send_task`
+    (`celery/app/base.py`). tests/trading/test_celery_internals.py pins both.
     """
     previous = celery_state.task_join_will_block()
     celery_state._set_task_join_will_block(True)
@@ -173,9 +169,8 @@ def trade_request(
     The same `idempotency_key` returns the first trade (`created=False`);
     with other parameters it raises `IdempotencyMismatch` (422). Fifty copies
     racing meet at the unique (user, idempotency_key) constraint."""
-    if not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 100:
-        raise TradeInvalid("An idempotency key of 1 to 100 characters is required.", field="idempotency_key")
-    fingerprint = _fingerprint(
+    idempotency.key_check(idempotency_key)
+    fingerprint = idempotency.fingerprint(
         instrument=instrument, side=side, stake=stake, duration=duration, tp=take_profit, sl=stop_loss
     )
     existing = Trade.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
@@ -218,7 +213,7 @@ def trade_request(
     try:
         with transaction.atomic():
             trade.save()
-            _publish(trade, TRADE_QUEUED)
+            trade_publish(trade, TRADE_QUEUED)
             trade_enqueue(trade=trade)
     except IntegrityError:
         # Another request with this key committed first: answer with its trade.
@@ -239,11 +234,7 @@ def trade_request(
 
 
 def _replay(existing: Trade, fingerprint: str) -> TradeRequestResult:
-    if existing.request_fingerprint != fingerprint:
-        raise IdempotencyMismatch(
-            "This Idempotency-Key was already used for a trade with other parameters.",
-            field="idempotency_key",
-        )
+    idempotency.replay_check(stored=existing.request_fingerprint, fingerprint=fingerprint, what="a trade")
     return TradeRequestResult(trade=existing, created=False)
 
 
@@ -257,7 +248,7 @@ def _end_unopened(trade: Trade, *, status: str, event: str, code: str, reason: s
     trade.failure_reason = reason[:300]
     trade.next_attempt_at = None
     trade.save()
-    _publish(trade, event)
+    trade_publish(trade, event)
     # Rejections name their code (the user's reason); failures say what gave up.
     detail = f"{code} ({trade.failure_reason})" if status == TradeStatus.REJECTED else trade.failure_reason
     logger.info(
@@ -387,7 +378,7 @@ def trade_open_locked(trade: Trade, *, now: datetime, plan: Plan | None = None) 
     trade.save()
     if plan is not None:
         plan.save()
-    _publish(trade, TRADE_OPENED)
+    trade_publish(trade, TRADE_OPENED)
     logger.info(
         "trade %s opened at %s on attempt %s",
         trade.pk,
@@ -421,7 +412,7 @@ def trade_attempt_failed(*, trade_id: int, code: str, reason: str) -> RetryDecis
 
     Counted on the trade row (not the message), so a duplicate delivery cannot
     buy extra retries. After `TRADE_MAX_RETRIES` retries the trade ends:
-    `rejected: stale_price` when the price never came (DESIGN.md lists it among
+    `rejected: stale_price` when the price never came (docs/architecture.md lists it among
     business refusals), else `failed` with the reason. A queued trade holds no
     money (the reservation commits with the open), so nothing needs release."""
     with transaction.atomic():
@@ -440,7 +431,7 @@ def trade_attempt_failed(*, trade_id: int, code: str, reason: str) -> RetryDecis
         trade.next_attempt_at = retry_at
         trade.failure_reason = reason[:300]
         trade.save()
-        _publish(trade, TRADE_RETRYING)
+        trade_publish(trade, TRADE_RETRYING)
         logger.info(
             "trade %s retrying: attempt %s failed (%s: %s), next try at %s",
             trade.pk,
@@ -485,7 +476,7 @@ def trade_cancel(*, user: AbstractBaseUser, trade_id: int) -> Trade:
         trade.next_attempt_at = None
         trade.closed_at = timezone.now()
         trade.save()
-        _publish(trade, TRADE_CANCELLED)
+        trade_publish(trade, TRADE_CANCELLED)
         logger.info(
             "trade %s cancelled by its owner",
             trade.pk,
@@ -549,7 +540,7 @@ def trade_settle_locked(
         plan.save()
     _mark_settled(trade, result, reason=reason, at=at)
     trade.save()
-    _publish(trade, TRADE_SETTLED)
+    trade_publish(trade, TRADE_SETTLED)
     logger.info(
         "trade %s settled: %s at %s, pnl %s",
         trade.pk,
@@ -674,7 +665,7 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
         order.trade.updated_at = now
     _settled_update(orders=orders, now=now)
     _log_settled_batch(orders)
-    publish_many([Publication(o.trade.user_id, TRADE_SETTLED, trade_data(o.trade)) for o in orders])
+    trades_settled_publish(o.trade for o in orders)
     notify_emails(kind=EmailKind.SETTLEMENT, mails=[trade_settled_mail(o.trade) for o in orders])
 
 

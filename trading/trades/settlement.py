@@ -39,11 +39,11 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from config.errors import DomainError
+from core.errors import DomainError
+from market.prices import price_at, price_latest_many, price_recorded_through
 from trading.locks import plan_try_lock
-from trading.models import CloseReason, Trade, TradeStatus
-from trading.prices import price_at, price_latest_many, price_recorded_through
 from trading.trades.levels import Path, first_hit, level_path, level_path_done, level_trades, path_could_hit
+from trading.trades.models import CloseReason, Trade, TradeStatus
 from trading.trades.services import SettleOrder, trade_settle_locked, trades_settle_locked
 
 logger = logging.getLogger(__name__)

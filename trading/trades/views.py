@@ -26,10 +26,10 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from config.errors import DomainError
-from trading.api.trades import request_user
-from trading.models import Trade
+from core.errors import DomainError
+from core.http import request_user
 from trading.trades.forms import TradeForm
+from trading.trades.models import Trade
 from trading.trades.selectors import trade_get
 from trading.trades.serializers import trade_data
 from trading.trades.services import trade_request
@@ -42,7 +42,7 @@ FORM_FIELDS = {"duration", "stake", "instrument", "side", "take_profit", "stop_l
 
 
 class InitiateTradeView(LoginRequiredMixin, View):
-    template_name = "trading/initiate.html"
+    template_name = "trading/trades/initiate.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, self.template_name, {"form": TradeForm()})
@@ -113,7 +113,7 @@ def initiation_status(trade: Trade, *, task_id: str) -> dict[str, Any]:
 
 
 class TradeInitiationStatusView(LoginRequiredMixin, View):
-    template_name = "trading/status.html"
+    template_name = "trading/trades/status.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if SESSION_KEY not in request.session and "trade_id" not in request.GET:

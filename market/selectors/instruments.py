@@ -1,0 +1,86 @@
+"""Instruments, their market clock and the symbol lookup realtime uses."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import QuerySet
+
+from core.errors import NotFound
+from market import calendars
+from market.models import Instrument
+
+SYMBOL_CACHE_SECONDS = 30.0
+
+
+def instrument_list() -> QuerySet[Instrument]:
+    """Active instruments, by symbol."""
+    return Instrument.objects.filter(active=True).order_by("symbol")
+
+
+def instrument_get(*, symbol: str) -> Instrument:
+    """The active instrument `symbol`; raises NotFound (404) otherwise."""
+    instrument = Instrument.objects.filter(symbol=symbol, active=True).first()
+    if instrument is None:
+        raise NotFound(f"no instrument {symbol!r}")
+    return instrument
+
+
+class _ActiveSymbols:
+    """Process-local cache of the active symbols, refreshed every 30 s.
+
+    Realtime asks on every ticker subscription; instruments change rarely
+    (an admin edit takes at most SYMBOL_CACHE_SECONDS to be seen).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._symbols: frozenset[str] = frozenset()
+        self._expires = 0.0
+
+    def contains(self, symbol: str) -> bool:
+        with self._lock:
+            if time.monotonic() >= self._expires:
+                self._symbols = frozenset(instrument_list().values_list("symbol", flat=True))
+                self._expires = time.monotonic() + SYMBOL_CACHE_SECONDS
+            return symbol in self._symbols
+
+    def reset(self) -> None:
+        with self._lock:
+            self._expires = 0.0
+
+
+active_symbols = _ActiveSymbols()
+
+
+def instrument_symbol_is_active(symbol: str) -> bool:
+    """The lookup registered with `realtime.registry` (synchronous: queries on a cache miss)."""
+    return active_symbols.contains(symbol)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketClock:
+    symbol: str
+    is_open: bool
+    next_open: datetime | None
+    next_close: datetime | None
+
+
+def market_clock(*, instrument: Instrument, at: datetime) -> MarketClock:
+    return MarketClock(
+        symbol=instrument.symbol,
+        is_open=calendars.market_is_open(instrument, at),
+        next_open=calendars.next_open(instrument, at),
+        next_close=calendars.next_close(instrument, at),
+    )
+
+
+CALENDAR_MAX_DAYS = 366
+
+
+def market_sessions(*, instrument: Instrument, start: date, end: date) -> list[calendars.Session]:
+    """Sessions whose date is in [start, end]; the caller bounds the range."""
+    return calendars.sessions(instrument, start, end)

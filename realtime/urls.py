@@ -1,5 +1,0 @@
-"""Page routes of the realtime app."""
-
-from django.urls import URLPattern, URLResolver
-
-urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,54 @@
+"""`realtime.consumers.StreamConsumer.dispatch` overrides Channels'
+`AsyncConsumer.dispatch` (channels/consumer.py) to skip the
+`aclose_old_connections` thread hop before every handler. The override is a
+copy of upstream's body minus that call; these tests fail loudly when an
+upgrade of Channels changes the body we copied, so the copy is re-read, and
+check that the override still finds handlers and refuses unknown types."""
+
+import inspect
+import textwrap
+from unittest import mock
+
+import pytest
+from channels.consumer import AsyncConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from realtime.consumers import StreamConsumer
+
+# channels 4.3's AsyncConsumer.dispatch, as read when the override was written.
+UPSTREAM_DISPATCH = '''
+async def dispatch(self, message):
+    """
+    Works out what to do with a message.
+    """
+    handler = getattr(self, get_handler_name(message), None)
+    if handler:
+        await aclose_old_connections()
+        await handler(message)
+    else:
+        raise ValueError("No handler for message type %s" % message["type"])
+'''
+
+
+def test_upstream_dispatch_is_the_one_the_override_copies():
+    upstream = textwrap.dedent(inspect.getsource(AsyncConsumer.dispatch)).strip()
+    assert upstream == UPSTREAM_DISPATCH.strip(), (
+        "channels changed AsyncConsumer.dispatch: re-read it and update StreamConsumer.dispatch"
+    )
+
+
+def test_no_class_between_the_override_and_upstream_overrides_dispatch():
+    assert AsyncWebsocketConsumer.dispatch is AsyncConsumer.dispatch
+
+
+async def test_the_override_runs_the_handler_without_closing_old_connections():
+    consumer = StreamConsumer()
+    consumer.websocket_test_ping = mock.AsyncMock()  # type: ignore[attr-defined]
+    with mock.patch("channels.consumer.aclose_old_connections", side_effect=AssertionError("hop")):
+        await consumer.dispatch({"type": "websocket.test_ping"})
+    consumer.websocket_test_ping.assert_awaited_once_with({"type": "websocket.test_ping"})
+
+
+async def test_the_override_refuses_a_message_without_a_handler():
+    with pytest.raises(ValueError, match=r"no handler for message type nothing\.here"):
+        await StreamConsumer().dispatch({"type": "nothing.here"})

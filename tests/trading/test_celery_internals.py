@@ -1,0 +1,47 @@
+"""`trading.trades.services._no_result_subscription` relies on a private part
+of Celery: the `celery._state` flag that says joining a result "will block",
+which `RedisBackend.on_task_call` reads to skip subscribing the sender to the
+task's result channel. These tests pin what that code relies on, so an
+upgrade of Celery that changes it fails here, loudly, and not as a slow leak
+of result subscriptions in the web processes."""
+
+import inspect
+from unittest import mock
+
+from celery import Celery, current_app
+from celery import _state as celery_state
+from celery.backends.redis import RedisBackend
+
+from trading.trades.services import _no_result_subscription
+
+
+def test_the_private_flag_and_its_setter_exist_and_round_trip():
+    assert callable(celery_state.task_join_will_block), "celery._state.task_join_will_block is gone"
+    assert callable(celery_state._set_task_join_will_block), "celery._state._set_task_join_will_block is gone"
+    before = celery_state.task_join_will_block()
+    with _no_result_subscription():
+        assert celery_state.task_join_will_block() is True
+    assert celery_state.task_join_will_block() is before
+
+
+def test_the_redis_backend_skips_the_subscription_when_joining_will_block():
+    backend = mock.Mock(spec=RedisBackend)
+    backend.result_consumer = mock.Mock()
+    with _no_result_subscription():
+        RedisBackend.on_task_call(backend, producer=None, task_id="t-1")
+    backend.result_consumer.consume_from.assert_not_called()
+
+    RedisBackend.on_task_call(backend, producer=None, task_id="t-2")
+    backend.result_consumer.consume_from.assert_called_once_with("t-2")
+
+
+def test_send_task_still_calls_the_backends_on_task_call():
+    # The hook we neutralise must still be the one `send_task` calls.
+    assert "self.backend.on_task_call(" in inspect.getsource(Celery.send_task)
+
+
+def test_the_project_uses_the_redis_result_backend(settings):
+    # Another backend would make the context manager pointless, not wrong:
+    # say so here rather than keep a workaround for a backend we do not use.
+    assert settings.CELERY_RESULT_BACKEND.startswith("redis://")
+    assert isinstance(current_app.backend, RedisBackend)

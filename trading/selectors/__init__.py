@@ -1,2 +1,0 @@
-"""Read-side queries of the trading app, one module per area
-(`instruments`, `bars`; trades and plans add their own)."""

@@ -1,0 +1,210 @@
+"""Trades API under /api/v1/trades/ (docs/trading.md).
+
+- `GET trades/`: the caller's trades (staff: everyone's, `?user=` to pick
+  one), filtered by `status`, `instrument`, `created_after`/`created_before`
+  (dates), cursor-paginated newest first.
+- `POST trades/`: request a trade. Answers 202 with the trade, a `Location`
+  and its `status_url`; honours the `Idempotency-Key` header (the same key
+  and parameters give the same trade and answer, other parameters a 422).
+- `GET trades/{id}/`, `POST trades/{id}/close/`, `POST trades/{id}/cancel/`.
+- `POST trades/batch/`: up to 20 requests, each with its own result.
+
+Views only parse input, call one service or selector and shape the answer;
+another user's trade is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.conf import settings
+from django.db.models import QuerySet
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import DomainError
+from core.http import request_user
+from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
+from core.throttling import WRITE_THROTTLES
+from trading.trades.models import Trade, TradeSource, TradeStatus
+from trading.trades.selectors import trade_list
+from trading.trades.serializers import TRADE_FIELDS, TradeRequestSerializer, TradeSerializer
+from trading.trades.services import trade_cancel, trade_close, trade_request
+
+
+class TradeCursorPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+
+
+class TradeFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=TradeStatus.choices)
+    instrument = django_filters.CharFilter(field_name="instrument__symbol")
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+    user = django_filters.NumberFilter(field_name="user_id", help_text="Staff only.")
+
+    class Meta:
+        model = Trade
+        fields = ["status", "instrument", "created_after", "created_before", "user"]
+
+
+class TradeAcceptedSerializer(TradeSerializer):
+    status_url = serializers.SerializerMethodField()
+
+    class Meta(TradeSerializer.Meta):
+        fields: tuple[str, ...] = (*TRADE_FIELDS, "status_url")
+        read_only_fields: tuple[str, ...] = fields
+
+    def get_status_url(self, trade: Trade) -> str:
+        return reverse("trade-api-detail", args=[trade.pk])
+
+
+def _owner_scope(request: Request) -> int | None:
+    """Whose trades the caller may read: their own, or everyone's for staff."""
+    user = request_user(request)
+    return None if user.is_staff else user.pk
+
+
+def _accepted(trade: Trade) -> Response:
+    body = TradeAcceptedSerializer(trade).data
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+
+
+def _request_from(data: Any, *, user: Any, idempotency_key: str, source: str) -> Trade:
+    serializer = TradeRequestSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    result = trade_request(
+        user=user, idempotency_key=idempotency_key, source=source, **serializer.validated_data
+    )
+    return result.trade
+
+
+class TradeListCreateApi(ListAPIView):
+    serializer_class = TradeSerializer
+    pagination_class = TradeCursorPagination
+    filterset_class = TradeFilter
+    throttle_classes = WRITE_THROTTLES
+    throttle_scope = "trades"
+
+    def get_queryset(self) -> QuerySet[Trade]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Trade.objects.none()
+        qs = trade_list(user_id=_owner_scope(self.request))
+        if not self.request.user.is_staff and "user" in self.request.query_params:
+            # A user filter from a non-staff caller could only narrow to themself.
+            return qs.filter(user_id=request_user(self.request).pk)
+        return qs
+
+    @extend_schema(
+        request=TradeRequestSerializer,
+        responses={202: TradeAcceptedSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    def post(self, request: Request) -> Response:
+        key = request_key(request)
+        trade = _request_from(
+            request.data, user=request_user(request), idempotency_key=key, source=TradeSource.MANUAL
+        )
+        return _accepted(trade)
+
+
+class TradeDetailApi(RetrieveAPIView):
+    serializer_class = TradeSerializer
+
+    def get_queryset(self) -> QuerySet[Trade]:
+        if getattr(self, "swagger_fake_view", False):
+            return Trade.objects.none()
+        return trade_list(user_id=_owner_scope(self.request))
+
+
+class TradeCloseApi(APIView):
+    throttle_classes = WRITE_THROTTLES
+    throttle_scope = "trades"
+
+    @extend_schema(request=None, responses={200: TradeSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        return Response(TradeSerializer(trade_close(user=request_user(request), trade_id=pk)).data)
+
+
+class TradeCancelApi(APIView):
+    throttle_classes = WRITE_THROTTLES
+    throttle_scope = "trades"
+
+    @extend_schema(request=None, responses={200: TradeSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        return Response(TradeSerializer(trade_cancel(user=request_user(request), trade_id=pk)).data)
+
+
+class TradeBatchSerializer(serializers.Serializer):
+    trades = serializers.ListField(
+        child=serializers.DictField(), min_length=1, max_length=settings.TRADE_BATCH_MAX_ITEMS
+    )
+
+
+# Documentation only (the view builds the answer): one result per item,
+# `status` 202 with `trade`, or the item's error status with `errors`.
+TRADE_BATCH_RESULT = inline_serializer(
+    "TradeBatchResult",
+    {
+        "results": inline_serializer(
+            "TradeBatchItemResult",
+            {
+                "index": serializers.IntegerField(),
+                "status": serializers.IntegerField(),
+                "trade": TradeAcceptedSerializer(required=False),
+                "errors": serializers.DictField(required=False),
+            },
+            many=True,
+        )
+    },
+)
+
+
+class TradeBatchApi(APIView):
+    """Up to 20 trade requests. Item i uses the key `<Idempotency-Key>:<i>`
+    (or its own `idempotency_key`), so a retried batch returns the same trades.
+    Each item answers on its own: 202 with the trade, or its error."""
+
+    throttle_classes = WRITE_THROTTLES
+    throttle_scope = "trades"
+
+    @extend_schema(
+        request=TradeBatchSerializer,
+        responses={200: TRADE_BATCH_RESULT},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    def post(self, request: Request) -> Response:
+        batch = TradeBatchSerializer(data=request.data)
+        batch.is_valid(raise_exception=True)
+        # Item keys are `<key>:<index>`; the suffix must fit the one key length.
+        base = request_key(request, suffix_length=len(f":{settings.TRADE_BATCH_MAX_ITEMS - 1}"))
+        results: list[dict[str, Any]] = []
+        for index, item in enumerate(batch.validated_data["trades"]):
+            data = dict(item)
+            key = str(data.pop("idempotency_key", f"{base}:{index}"))
+            try:
+                trade = _request_from(
+                    data, user=request_user(request), idempotency_key=key, source=TradeSource.BATCH
+                )
+            except serializers.ValidationError as exc:
+                results.append({"index": index, "status": 400, "errors": exc.detail})
+            except DomainError as exc:
+                body = {
+                    "code": exc.code,
+                    "detail": exc.message,
+                    **({exc.field: [exc.message]} if exc.field else {}),
+                }
+                results.append({"index": index, "status": exc.http_status, "errors": body})
+            else:
+                results.append({"index": index, "status": 202, "trade": TradeAcceptedSerializer(trade).data})
+        return Response({"results": results}, status=status.HTTP_200_OK)
