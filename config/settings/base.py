@@ -167,9 +167,13 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 # --- DRF (https://www.django-rest-framework.org/api-guide/settings/) -------
 REST_FRAMEWORK: dict[str, Any] = {
+    # Token first: DRF takes the WWW-Authenticate header from the first class,
+    # and only a class that has one makes a refusal 401 (RFC 9110) instead of
+    # 403. A request without `Authorization: Token` falls through to the
+    # session, which still enforces CSRF for browsers.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
