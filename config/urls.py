@@ -15,6 +15,12 @@ api_v1: list[URLPattern | URLResolver] = [
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
 ]
 
+# Pages in the site's look, JSON under /api/, both with the request id.
+handler400 = "frontend.errors.bad_request"
+handler403 = "frontend.errors.permission_denied"
+handler404 = "frontend.errors.page_not_found"
+handler500 = "frontend.errors.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -53,6 +53,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so the latency it measures includes every other middleware.
     "ops.metrics.RequestLatencyMiddleware",
+    # Next, so every response (an error page too) and every log line of the
+    # request carry its id.
+    "ops.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
