@@ -30,7 +30,8 @@ def test_bad_token_is_401_with_the_scheme(user):
 def test_malformed_token_header_is_401(user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token two words")
-    assert_token_challenge(client.get(WALLETS), "Invalid token header. Token string should not contain spaces.")
+    detail = "Invalid token header. Token string should not contain spaces."
+    assert_token_challenge(client.get(WALLETS), detail)
 
 
 def test_revoked_token_is_401_with_the_scheme(user):

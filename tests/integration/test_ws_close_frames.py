@@ -102,7 +102,7 @@ async def test_no_credentials_is_4001(web, db):
 
 
 async def test_bad_ticket_is_4001(web, db):
-    port, log = web
+    port, _ = web
     async with open_socket(port, "?ticket=not-a-ticket") as ws:
         code, reason, _ = await close_frame(ws)
     assert (code, reason) == (CLOSE_UNAUTHENTICATED, "ticket unknown, expired or used")
