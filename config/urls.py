@@ -4,7 +4,10 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from config.api_root import ROOT_NAME, ApiRoot
+
 api_v1: list[URLPattern | URLResolver] = [
+    path("", ApiRoot.as_view(), name=ROOT_NAME),
     path("", include("accounts.api_urls")),
     path("", include("wallets.api_urls")),
     path("", include("trading.api_urls")),
@@ -12,7 +15,12 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("ops.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # Our template: drf-spectacular's loads web fonts from another host.
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="frontend/api/redoc.html"),
+        name="api-redoc",
+    ),
 ]
 
 # Pages in the site's look, JSON under /api/, both with the request id.
