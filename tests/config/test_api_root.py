@@ -72,3 +72,13 @@ def test_docs_pages_load_assets_only_from_this_site(client, path):
     local = ("/static/drf_spectacular_sidecar/", "/api/v1/")
     assert all(asset.startswith(local) for asset in assets), assets
     assert "http://" not in html and "https://" not in html
+
+
+def test_redoc_page_has_its_own_policy(client):
+    response = client.get("/api/v1/redoc/")
+    assert "img-src 'self' data:" in response["Content-Security-Policy"]
+
+
+def test_docs_pages_and_root_are_not_operations_of_the_schema(client):
+    paths = client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+    assert not {"/api/v1/", "/api/v1/docs/", "/api/v1/redoc/", "/api/v1/schema/"} & set(paths)
