@@ -52,5 +52,9 @@ class RequestIdMiddleware:
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
-            record.request_id = current_request_id.get()
+            # django.request's lines carry the request itself: under ASGI
+            # Django logs a 4xx/5xx response after the middleware chain has
+            # returned, outside the context variable's scope.
+            request = getattr(record, "request", None)
+            record.request_id = getattr(request, "request_id", None) or current_request_id.get()
         return True
