@@ -16,6 +16,7 @@ _CONTEXT_KEYS = (
     "trade_id",
     "trade_ids",
     "task_id",
+    "request_id",
     "user_id",
     "plan_id",
     "event",
@@ -41,6 +42,9 @@ class JsonFormatter(logging.Formatter):
         for key in _CONTEXT_KEYS:
             if hasattr(record, key):
                 payload[key] = getattr(record, key)
+        # "-" is the plain format's placeholder outside a web request.
+        if payload.get("request_id") == "-":
+            del payload["request_id"]
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str)
@@ -57,13 +61,21 @@ def logging_config(*, fmt: str, level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
             "json": {"()": "config.logging.JsonFormatter"},
         },
-        # Puts the running Celery task's id (and its trade/plan id) on every line.
-        "filters": {"task_context": {"()": "ops.logcontext.TaskContextFilter"}},
+        # Put the running Celery task's id (and its trade/plan id), and the
+        # web request's id ("-" outside a request), on every line.
+        "filters": {
+            "task_context": {"()": "ops.logcontext.TaskContextFilter"},
+            "request_context": {"()": "ops.requestid.RequestContextFilter"},
+        },
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": fmt, "filters": ["task_context"]}
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": fmt,
+                "filters": ["task_context", "request_context"],
+            }
         },
         "root": {"handlers": ["console"], "level": level},
     }

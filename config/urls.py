@@ -2,9 +2,12 @@
 
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api_root import ROOT_NAME, ApiRoot, RedocView
 
 api_v1: list[URLPattern | URLResolver] = [
+    path("", ApiRoot.as_view(), name=ROOT_NAME),
     path("", include("accounts.api_urls")),
     path("", include("wallets.api_urls")),
     path("", include("market.api_urls")),
@@ -13,8 +16,16 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("ops.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # Our template (drf-spectacular's loads web fonts from another host) and
+    # a policy that keeps ReDoc's logo from being fetched from its CDN.
+    path("redoc/", RedocView.as_view(url_name="schema"), name="api-redoc"),
 ]
+
+# Pages in the site's look, JSON under /api/, both with the request id.
+handler400 = "frontend.errors.bad_request"
+handler403 = "frontend.errors.permission_denied"
+handler404 = "frontend.errors.page_not_found"
+handler500 = "frontend.errors.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

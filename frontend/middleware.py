@@ -7,8 +7,9 @@ count ws: as 'self'), and no framing. Our templates contain no inline script
 or style: every behaviour lives in ES modules under `frontend/static/`.
 
 The Django admin and the DRF browsable API / OpenAPI docs pages are
-third-party templates that use inline scripts and styles (and the docs pages
-load their UI from a CDN), so the policy is not applied under the prefixes in
+third-party templates that use inline scripts and styles (the docs pages load
+their UI from the drf-spectacular-sidecar package's static files), so the
+policy is not applied under the prefixes in
 `CSP_EXEMPT_PATH_PREFIXES`; those pages are staff or API tooling, and keep
 Django's other protections (X-Frame-Options, CSRF). See docs/frontend.md.
 """

@@ -21,10 +21,8 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from realtime import selectors, services
+from realtime.close_codes import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHENTICATED
 from realtime.db import db
-
-CLOSE_UNAUTHENTICATED = 4001
-CLOSE_FORBIDDEN_ORIGIN = 4003
 
 
 @dataclass(frozen=True)

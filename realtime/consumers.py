@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from realtime import selectors
 from realtime.auth import authenticate
+from realtime.close_codes import CLOSE_RATE_LIMITED, CLOSE_SILENT, CLOSE_TOO_BIG, too_big_reason
 from realtime.db import db
 from realtime.groups import ticker_group, user_group
 from realtime.publish import event_frame
@@ -41,9 +42,6 @@ from realtime.registry import symbol_is_valid
 
 logger = logging.getLogger(__name__)
 
-CLOSE_POLICY = 1008  # too many messages
-CLOSE_TOO_BIG = 1009
-CLOSE_SILENT = 4008  # no client frame for 3 heartbeat intervals
 MAX_SYMBOLS = 50
 SINCE = re.compile(r"[0-9]{1,18}")
 WS_MAX_BACKLOG = 1000
@@ -85,7 +83,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         await self.accept()
         if result.user_id is None:
             self.closing = True
-            await self.close(code=result.close_code)
+            await self.close(code=result.close_code, reason=result.reason)
             return
         self.user_id = result.user_id
         # Join before reading last_seq: an event committed in between is then
@@ -130,11 +128,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.last_heard = time.monotonic()
         size = len(bytes_data) if bytes_data is not None else len((text_data or "").encode())
         if size > self.max_frame:
-            await self._close(CLOSE_TOO_BIG)
+            await self._close(CLOSE_TOO_BIG, too_big_reason(self.max_frame))
             return
         if not self._within_rate():
-            await self.send_error("rate_limited", f"more than {self.max_rate} messages per second")
-            await self._close(CLOSE_POLICY)
+            reason = f"more than {self.max_rate} messages per second"
+            await self.send_error("rate_limited", reason)
+            await self._close(CLOSE_RATE_LIMITED, reason)
             return
         if bytes_data is not None:
             await self.send_error("bad_request", "binary frames are not supported; send JSON text")
@@ -349,16 +348,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
             frame["field"] = field
         await self.send_frame(frame)
 
-    async def _close(self, code: int) -> None:
+    async def _close(self, code: int, reason: str) -> None:
         self.closing = True
-        await self.close(code=code)
+        await self.close(code=code, reason=reason)
 
     async def _heartbeat(self) -> None:
         try:
             while not self.closing:
                 await asyncio.sleep(self.heartbeat)
                 if time.monotonic() - self.last_heard > 3 * self.heartbeat:
-                    await self._close(CLOSE_SILENT)
+                    await self._close(CLOSE_SILENT, f"no frame for {3 * self.heartbeat} s")
                     return
                 await self.send_frame({"type": "heartbeat", "server_time": timezone.now().isoformat()})
         except asyncio.CancelledError:

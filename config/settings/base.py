@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "accounts",
     "wallets",
@@ -54,6 +55,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so the latency it measures includes every other middleware.
     "ops.metrics.RequestLatencyMiddleware",
+    # Next, so every response (an error page too) and every log line of the
+    # request carry its id.
+    "ops.requestid.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -168,9 +172,13 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 # --- DRF (https://www.django-rest-framework.org/api-guide/settings/) -------
 REST_FRAMEWORK: dict[str, Any] = {
+    # Token first: DRF takes the WWW-Authenticate header from the first class,
+    # and only a class that has one makes a refusal 401 (RFC 9110) instead of
+    # 403. A request without `Authorization: Token` falls through to the
+    # session, which still enforces CSRF for browsers.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
@@ -204,6 +212,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Paper trading with live prices, a double-entry wallet and a lossless event stream.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from the installed sidecar package (static files,
+    # served by WhiteNoise): the docs work offline and load nothing from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No badge image from the public validator service.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a `status` field; name each choice set explicitly.
     "ENUM_NAME_OVERRIDES": {

@@ -3,7 +3,10 @@
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DATABASES, env_bool
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for (`DEBUG=1 ./dev.py run`): a debug page shows any
+# visitor the traceback and the settings. Static files are served by
+# WhiteNoise from collectstatic's output either way.
+DEBUG = env_bool("DEBUG", False)
 # A pool per process: daphne's thread pool with persistent connections
 # otherwise exhausts PostgreSQL's connection limit (docs/decisions.md).
 DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 10}}

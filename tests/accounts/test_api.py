@@ -28,8 +28,10 @@ def test_token_obtain_use_and_revoke(user):
 
     assert client.delete(URL).status_code == 204
     assert not Token.objects.filter(user=user).exists()
-    # Session auth comes first in the settings, so DRF answers 403 (not 401).
-    assert client.get("/api/v1/wallets/").status_code == 403
+    # The revoked token is refused as a token: 401 with its scheme.
+    refused = client.get("/api/v1/wallets/")
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"] == "Token"
 
 
 def test_wrong_password_is_a_400_and_no_token(user):
@@ -70,4 +72,4 @@ def test_token_obtain_is_rate_limited_by_scope(user, settings):
 
 
 def test_revoke_requires_authentication():
-    assert APIClient().delete(URL).status_code == 403
+    assert APIClient().delete(URL).status_code == 401

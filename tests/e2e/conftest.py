@@ -163,7 +163,7 @@ def stack(_static_collected: None, transactional_db: Any, request: pytest.Fixtur
     port = children.free_port()
     web = s.start(
         "web",
-        [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        [PYTHON, "-m", "realtime.server", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
     )
     s.url = f"http://127.0.0.1:{port}"
     try:

@@ -75,7 +75,7 @@ def beat_start(*, log: Path, schedule_file: Path, **env: str) -> subprocess.Pope
 def web_start(*, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
     """daphne serving `config.asgi:application`, as the Procfile runs it."""
     process = spawn(
-        python("-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"),
+        python("-m", "realtime.server", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"),
         name=f"web:{port}",
         log=log,
         env=child_env(**env),

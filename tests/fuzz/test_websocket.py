@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from config.asgi import application
 from realtime import services
-from realtime.consumers import CLOSE_POLICY, CLOSE_SILENT, CLOSE_TOO_BIG
+from realtime.close_codes import CLOSE_RATE_LIMITED, CLOSE_SILENT, CLOSE_TOO_BIG
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +36,7 @@ ERROR_CODES = {
     "too_many_symbols",
     "rate_limited",
 }
-CLOSE_CODES = {CLOSE_POLICY, CLOSE_TOO_BIG, CLOSE_SILENT}
+CLOSE_CODES = {CLOSE_RATE_LIMITED, CLOSE_TOO_BIG, CLOSE_SILENT}
 SYMBOLS = ["BTC-USD", "ETH-USD", "NOPE", "", "user.1"]
 TYPES = ["ping", "pong", "resume", "subscribe", "unsubscribe", "event", "tick", "hello", "event.message", ""]
 

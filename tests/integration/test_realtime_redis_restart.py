@@ -62,7 +62,9 @@ class WebServer:
 
     def start(self) -> None:
         self.process = spawn(
-            python("-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"),
+            python(
+                "-m", "realtime.server", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"
+            ),
             name=f"web:{self.port}",
             log=self.log,
             env=self.env,

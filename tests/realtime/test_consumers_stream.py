@@ -11,7 +11,8 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
 from realtime import publish as publish_module
-from realtime.consumers import CLOSE_POLICY, CLOSE_SILENT, CLOSE_TOO_BIG, MAX_SYMBOLS
+from realtime.close_codes import CLOSE_RATE_LIMITED, CLOSE_SILENT, CLOSE_TOO_BIG
+from realtime.consumers import MAX_SYMBOLS
 from realtime.models import Event
 from realtime.services import event_prune
 from realtime.ticks import publish_tick
@@ -249,7 +250,7 @@ async def test_binary_frame_gets_an_error(user):
     await comm.disconnect()
 
 
-async def test_oversize_frame_closes_with_1009(user, settings):
+async def test_oversize_frame_closes_with_4013(user, settings):
     comm, _ = await open_with_ticket(user)
     await comm.send_to(text_data=json.dumps({"type": "ping", "pad": "x" * settings.WS_MAX_FRAME_BYTES}))
     assert await closed_with(comm) == CLOSE_TOO_BIG
@@ -265,7 +266,7 @@ async def test_a_frame_at_the_limit_is_accepted(user, settings):
     await comm.disconnect()
 
 
-async def test_flood_gets_an_error_then_1008(user, settings):
+async def test_flood_gets_an_error_then_4029(user, settings):
     settings.WS_MAX_MESSAGES_PER_SECOND = 5
     comm, _ = await open_with_ticket(user)
     for _ in range(6):
@@ -273,7 +274,7 @@ async def test_flood_gets_an_error_then_1008(user, settings):
     frames = [await comm.receive_json_from(timeout=5) for _ in range(6)]
     assert [f["type"] for f in frames] == ["pong"] * 5 + ["error"]
     assert frames[-1]["code"] == "rate_limited"
-    assert await closed_with(comm) == CLOSE_POLICY
+    assert await closed_with(comm) == CLOSE_RATE_LIMITED
     await comm.disconnect()
 
 

@@ -171,8 +171,8 @@ def test_insufficient_funds_over_the_api(auth_client, user):
 
 
 def test_login_required(api_client):
-    assert api_client.get("/api/v1/wallets/").status_code == 403
-    assert post(api_client, DEPOSITS, '{"amount": "1.00", "currency": "USD"}').status_code == 403
+    assert api_client.get("/api/v1/wallets/").status_code == 401
+    assert post(api_client, DEPOSITS, '{"amount": "1.00", "currency": "USD"}').status_code == 401
 
 
 def test_another_users_objects_are_404(user, other_user):
