@@ -76,6 +76,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.max_frame = settings.WS_MAX_FRAME_BYTES
         self.max_rate = settings.WS_MAX_MESSAGES_PER_SECOND
         self.heartbeat = settings.WS_HEARTBEAT_SECONDS
+        # Event frames go out from the dispatch loop and from the heartbeat's
+        # check: one at a time, so a seq is never sent twice or out of order.
+        self.events_lock = asyncio.Lock()
 
         result = await authenticate(self.scope)
         # Accept first, then close: a close before accept is a bare HTTP 403
@@ -166,6 +169,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
         """A client's answer to nothing in particular: it only proves liveness."""
 
     async def action_resume(self, frame: dict[str, Any]) -> None:
+        async with self.events_lock:
+            await self._resume(frame)
+
+    async def _resume(self, frame: dict[str, Any]) -> None:
         assert self.user_id is not None
         since = frame.get("since")
         if not isinstance(since, int) or isinstance(since, bool) or since < 0:
@@ -264,6 +271,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def event_message(self, message: dict[str, Any]) -> None:
         if self.user_id is None or self.closing:
             return
+        async with self.events_lock:
+            await self._event_send(message)
+
+    async def _event_send(self, message: dict[str, Any]) -> None:
         seq = int(message["seq"])
         if self._backlog() > WS_MAX_BACKLOG:
             self._drop_backlog()
@@ -290,7 +301,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         if self._backlog() > WS_MAX_BACKLOG:
             self._drop_backlog()
-            await self._catch_up(upto=None)
+            async with self.events_lock:
+                await self._catch_up(upto=None)
         await self.send_frame(
             {"type": "tick", "symbol": message["symbol"], "price": message["price"], "time": message["time"]}
         )
@@ -352,6 +364,29 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.closing = True
         await self.close(code=code, reason=reason)
 
+    async def _missed_check(self) -> None:
+        """Events stored but never received from the layer: a subscription
+        lost while Redis restarted reports nothing, and the gap fill above
+        only runs when a later event arrives. So once per heartbeat the log's
+        last seq is compared with the last one sent (one primary-key read);
+        if the layer missed any, they are sent from the log and the group is
+        joined again, which is harmless when the subscription was there."""
+        assert self.user_id is not None
+        last = await db(selectors.event_last_seq)(user_id=self.user_id)
+        if last <= self.last_sent:
+            return
+        async with self.events_lock:
+            if last <= self.last_sent:  # delivered live meanwhile
+                return
+            logger.warning(
+                "user %s: events %d..%d were not received from the channel layer; sending them from the log",
+                self.user_id,
+                self.last_sent + 1,
+                last,
+            )
+            await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
+            await self._catch_up(upto=last)
+
     async def _heartbeat(self) -> None:
         try:
             while not self.closing:
@@ -360,6 +395,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
                     await self._close(CLOSE_SILENT, f"no frame for {3 * self.heartbeat} s")
                     return
                 await self.send_frame({"type": "heartbeat", "server_time": timezone.now().isoformat()})
+                await self._missed_check()
         except asyncio.CancelledError:
             pass
         except Exception:

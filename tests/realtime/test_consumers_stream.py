@@ -163,6 +163,24 @@ async def test_a_lost_layer_message_is_filled_from_the_log(user, monkeypatch):
     await comm.disconnect()
 
 
+async def test_events_the_layer_never_delivers_arrive_by_the_next_heartbeat(user, monkeypatch, settings):
+    """No later event comes to reveal the gap (a subscription lost while Redis
+    restarted looks like this): the heartbeat's check sends them from the log."""
+    settings.WS_HEARTBEAT_SECONDS = 1
+    comm, _ = await open_with_ticket(user)
+    monkeypatch.setattr(publish_module, "layer_group_send", lambda **kwargs: False)
+    await apublish_notes(user.pk, ["lost1", "lost2"])
+    frames = await frames_until(comm, lambda f: f.get("seq") == 2, limit=10)
+    events = [(f["seq"], f["data"]["title"]) for f in frames if f["type"] == "event"]
+    assert events == [(1, "lost1"), (2, "lost2")]
+    assert {f["type"] for f in frames} == {"heartbeat", "event"}
+    # Nothing twice: the next two heartbeats find nothing missing.
+    await comm.send_json_to({"type": "ping"})
+    later = [await comm.receive_json_from(timeout=3) for _ in range(3)]
+    assert sorted(f["type"] for f in later) == ["heartbeat", "heartbeat", "pong"]
+    await comm.disconnect()
+
+
 async def test_resume_ahead_is_an_error_and_pruned_is_resync(user):
     await apublish_notes(user.pk, ["a", "b", "c"])
     comm, _ = await open_with_ticket(user)
