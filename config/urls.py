@@ -10,6 +10,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("trading.api_urls")),
     path("", include("realtime.api_urls")),
     path("", include("ops.api_urls")),
+    path("", include("push.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
@@ -24,5 +25,6 @@ urlpatterns = [
     path("", include("trading.urls")),
     path("", include("wallets.urls")),
     path("", include("ops.urls")),
+    path("", include("push.urls")),
     path("", include("frontend.urls")),
 ]
