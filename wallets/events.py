@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from realtime.publish import publish
 from realtime.schemas import NOTIFICATION, TOPIC_WITHDRAWAL_DECIDED, WALLET_BALANCE, notification_data
+from wallets.money import currency_scale
 
 
 class CurrencyBalanceSerializer(serializers.Serializer):
@@ -45,9 +46,10 @@ def withdrawal_decided_publish(
 
     Precondition: inside the deciding transaction (nothing is told if it
     rolls back)."""
+    shown = amount.quantize(Decimal(1).scaleb(-currency_scale(currency)))  # stored with 8 places
     verb = "approved" if approved else "rejected"
     where = "is on its way to you" if approved else "is back in your available balance"
-    body = f"Withdrawal #{withdrawal_id}: {amount} {currency} {where}."
+    body = f"Withdrawal #{withdrawal_id}: {shown} {currency} {where}."
     if reason:
         body = f"{body} Reason: {reason[:200]}"
     data = notification_data(
