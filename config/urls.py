@@ -14,6 +14,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("trading.api_urls")),
     path("", include("realtime.api_urls")),
     path("", include("ops.api_urls")),
+    path("", include("push.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # Our template (drf-spectacular's loads web fonts from another host) and
@@ -34,5 +35,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("trading.urls")),
     path("", include("ops.urls")),
+    path("", include("push.urls")),
     path("", include("frontend.urls")),
 ]

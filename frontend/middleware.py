@@ -3,7 +3,9 @@
 Django 5.2 has no built-in CSP, so this small middleware sets the header.
 The policy allows only same-origin scripts, styles, images and connections
 (plus the WebSocket to this same host, named exactly: older browsers do not
-count ws: as 'self'), and no framing. Our templates contain no inline script
+count ws: as 'self'), and no framing. The service worker and the web app
+manifest are same-origin only (worker-src, manifest-src), stated although
+default-src covers them, so loosening default-src never loosens those. Our templates contain no inline script
 or style: every behaviour lives in ES modules under `frontend/static/`.
 
 The Django admin and the DRF browsable API / OpenAPI docs pages are
@@ -22,7 +24,7 @@ from django.http import HttpRequest, HttpResponse
 DEFAULT_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; "
     "connect-src 'self' ws://{host} wss://{host}; img-src 'self' data:; frame-ancestors 'none'; "
-    "base-uri 'self'; form-action 'self'; object-src 'none'"
+    "base-uri 'self'; form-action 'self'; object-src 'none'; worker-src 'self'; manifest-src 'self'"
 )
 DEFAULT_EXEMPT_PREFIXES = ("/admin/", "/api/v1/", "/api-auth/")
 

@@ -16,7 +16,9 @@ from django.views.generic import FormView, TemplateView
 
 from accounts.notifications import notification_preference_get, notification_preference_update
 from frontend import selectors
-from frontend.forms import NotificationSettingsForm
+from frontend.forms import PUSH_FIELDS, NotificationSettingsWithPushForm
+from push.selectors import preference_get as push_preference_get
+from push.services import preference_update as push_preference_update
 from trading.trades.models import TradeStatus
 
 
@@ -64,20 +66,25 @@ class PlansView(PageView):
 
 class NotificationSettingsView(LoginRequiredMixin, FormView):
     template_name = "frontend/notification_settings.html"
-    form_class = NotificationSettingsForm
+    form_class = NotificationSettingsWithPushForm
     success_url = reverse_lazy("notification-settings")
 
     def get_initial(self) -> dict[str, Any]:
         preference = notification_preference_get(user_id=self._user_id())
+        push = push_preference_get(user_id=self._user_id())
         return {
             "in_app": preference.in_app,
             "browser": preference.browser,
             "email_settlement": preference.email_settlement,
             "email_maturity": preference.email_maturity,
+            **{name: getattr(push, name.removeprefix("push_")) for name in PUSH_FIELDS},
         }
 
-    def form_valid(self, form: NotificationSettingsForm) -> HttpResponse:
-        notification_preference_update(user_id=self._user_id(), **form.cleaned_data)
+    def form_valid(self, form: NotificationSettingsWithPushForm) -> HttpResponse:
+        data = dict(form.cleaned_data)
+        push = {name.removeprefix("push_"): data.pop(name) for name in PUSH_FIELDS}
+        notification_preference_update(user_id=self._user_id(), **data)
+        push_preference_update(user_id=self._user_id(), **push)
         messages.success(self.request, "Notification settings saved.")
         return super().form_valid(form)
 

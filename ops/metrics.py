@@ -37,6 +37,7 @@ from prometheus_client.registry import Collector
 from market.models import Instrument
 from market.prices import price_latest_many
 from ops import selectors, taskruns, wsmetrics
+from push.selectors import push_totals
 from wallets.models import BalanceDrift, DriftKind
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class PlatformCollector(Collector):
     cannot be read is left out of the scrape (and logged), never faked."""
 
     def collect(self) -> Iterator[Any]:
-        for part in (self._tasks, self._realtime, self._ledger, self._feed, self._queues):
+        for part in (self._tasks, self._realtime, self._ledger, self._feed, self._queues, self._push):
             try:
                 yield from part()
             except Exception:
@@ -187,6 +188,20 @@ class PlatformCollector(Collector):
         for queue in found["queues"]:
             depth.add_metric([queue["name"]], queue["depth"])
         yield depth
+
+    def _push(self) -> Iterator[Any]:
+        totals = push_totals()
+        messages = CounterMetricFamily(
+            "tradevision_push_messages",
+            "Web Push deliveries by outcome (sent, gone: subscription removed, retried, failed).",
+            labels=["outcome"],
+        )
+        for outcome, value in sorted(totals["outcomes"].items()):
+            messages.add_metric([outcome], value)
+        yield messages
+        yield GaugeMetricFamily(
+            "tradevision_push_subscriptions", "Stored Web Push subscriptions.", value=totals["subscriptions"]
+        )
 
 
 _platform = PlatformCollector()

@@ -30,6 +30,7 @@ from market.models import Instrument
 from market.prices import price_latest_many
 from ops import taskruns, wsmetrics
 from ops.store import redis_client
+from push.selectors import push_totals
 from realtime.models import Event, EventCounter
 from wallets.models import BalanceDrift
 
@@ -265,6 +266,21 @@ def ledger_check() -> Component:
     }
 
 
+def push_check() -> Component:
+    """Web Push outcomes since the counters began (push.counters): amber when
+    any delivery failed for good, so someone looks at the log."""
+    totals = push_totals()
+    outcomes = totals["outcomes"]
+    return {
+        "status": AMBER if outcomes["failed"] else GREEN,
+        "sent": outcomes["sent"],
+        "failed": outcomes["failed"],
+        "retried": outcomes["retried"],
+        "subscriptions_removed": outcomes["gone"],
+        "subscriptions": totals["subscriptions"],
+    }
+
+
 def _run(check: Callable[[], Component]) -> Component:
     try:
         return check()
@@ -288,6 +304,7 @@ def health_report() -> dict[str, Any]:
         ("websockets", websockets_check),
         ("outbox", outbox_check),
         ("ledger", ledger_check),
+        ("push", push_check),
     ):
         components[name] = _run(check)
     return {

@@ -9,6 +9,10 @@ sends the event to group `user.<id>`. Rolled back → nothing stored, nothing
 sent. Several events in one transaction are sent in the order published (the
 callbacks run in order and the sender preserves it).
 
+After commit (and after the socket send is handed over) the written rows go
+to the listeners other apps registered (`realtime.listeners`), e.g. the push
+app's; with none registered nothing more happens.
+
 Lock order: the counter row is taken after whatever the caller already
 locked (trade/plan row, then ledger accounts), so publishing last in a
 service keeps the project's one lock order.
@@ -25,6 +29,7 @@ from django.utils import timezone
 from realtime.errors import PublishOutsideTransaction
 from realtime.groups import user_group
 from realtime.layer import layer_group_send
+from realtime.listeners import listeners_active, listeners_notify
 from realtime.models import Event
 from realtime.schemas import event_data_validate
 
@@ -126,7 +131,15 @@ def publish(*, user_id: int, event: str, data: dict[str, Any]) -> Event:
     message = event_message(row)
     group = user_group(user_id)
     transaction.on_commit(lambda: layer_group_send(group=group, message=message, wait=False))
+    _listeners_after_commit([row])
     return row
+
+
+def _listeners_after_commit(events: list[Event]) -> None:
+    # Registered after the send, so listeners run after it; robust: a
+    # listener's fault never reaches the committed caller.
+    if listeners_active():
+        transaction.on_commit(lambda: listeners_notify(events), robust=True)
 
 
 def publish_many(publications: Sequence[Publication]) -> list[Event]:
@@ -178,4 +191,5 @@ def publish_many(publications: Sequence[Publication]) -> list[Event]:
             layer_group_send(group=group, message=message, wait=False)
 
     transaction.on_commit(send)
+    _listeners_after_commit(events)
     return events

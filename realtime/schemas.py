@@ -36,6 +36,9 @@ PLAN_STARTED = "plan.started"
 PLAN_MATURED = "plan.matured"
 NOTIFICATION = "notification"
 
+# Topics of `notification` events that listeners act on (NotificationData.topic).
+TOPIC_WITHDRAWAL_DECIDED = "withdrawal.decided"
+
 EVENT_NAMES: tuple[str, ...] = (
     TRADE_QUEUED,
     TRADE_OPENED,
@@ -60,6 +63,10 @@ class NotificationData:
     title: str
     body: str
     level: str = "info"  # info | success | warning | error
+    # What the message is about, for listeners that act on some kinds only
+    # (e.g. "withdrawal.decided" for a push); "" for a plain message, and
+    # then left out of the data.
+    topic: str = ""
 
     LEVELS = ("info", "success", "warning", "error")
 
@@ -68,6 +75,8 @@ class NotificationData:
             raise TypeError("title and body must be strings")
         if self.level not in self.LEVELS:
             raise ValueError(f"level must be one of {', '.join(self.LEVELS)}")
+        if not isinstance(self.topic, str) or len(self.topic) > 50:
+            raise ValueError("topic must be a string of at most 50 characters")
 
 
 def register(event: str, schema: Any) -> None:
@@ -136,5 +145,8 @@ def event_data_validate(*, event: str, data: dict[str, Any]) -> dict[str, Any]:
     return json_native(data)
 
 
-def notification_data(*, title: str, body: str, level: str = "info") -> dict[str, Any]:
-    return dataclasses.asdict(NotificationData(title=title, body=body, level=level))
+def notification_data(*, title: str, body: str, level: str = "info", topic: str = "") -> dict[str, Any]:
+    data = dataclasses.asdict(NotificationData(title=title, body=body, level=level, topic=topic))
+    if not topic:
+        del data["topic"]  # a plain message keeps the shape it always had
+    return data

@@ -1,4 +1,5 @@
-"""The `wallet.balance` event: its schema and the one function that publishes it.
+"""The `wallet.balance` event: its schema and the one function that publishes
+it; and the `notification` telling a user their withdrawal was decided.
 
 The data is the user's full set of balances (every currency they hold), not
 a diff, so a client can replace what it shows with what it receives.
@@ -11,7 +12,8 @@ from typing import Any
 from rest_framework import serializers
 
 from realtime.publish import publish
-from realtime.schemas import WALLET_BALANCE
+from realtime.schemas import NOTIFICATION, TOPIC_WITHDRAWAL_DECIDED, WALLET_BALANCE, notification_data
+from wallets.money import currency_scale
 
 
 class CurrencyBalanceSerializer(serializers.Serializer):
@@ -34,3 +36,26 @@ def wallet_balance_publish(*, user_id: int, balances: list[dict[str, Any]]) -> N
     Precondition: inside the transaction that changed them, with the user's
     accounts of the changed currency locked."""
     publish(user_id=user_id, event=WALLET_BALANCE, data={"balances": balances})
+
+
+def withdrawal_decided_publish(
+    *, user_id: int, withdrawal_id: int, approved: bool, amount: Decimal, currency: str, reason: str
+) -> None:
+    """Tell the owner that staff decided their withdrawal: a toast on an
+    open page, and (topic `withdrawal.decided`) a push where they want one.
+
+    Precondition: inside the deciding transaction (nothing is told if it
+    rolls back)."""
+    shown = amount.quantize(Decimal(1).scaleb(-currency_scale(currency)))  # stored with 8 places
+    verb = "approved" if approved else "rejected"
+    where = "is on its way to you" if approved else "is back in your available balance"
+    body = f"Withdrawal #{withdrawal_id}: {shown} {currency} {where}."
+    if reason:
+        body = f"{body} Reason: {reason[:200]}"
+    data = notification_data(
+        title=f"Withdrawal {verb}",
+        body=body,
+        level="success" if approved else "warning",
+        topic=TOPIC_WITHDRAWAL_DECIDED,
+    )
+    publish(user_id=user_id, event=NOTIFICATION, data=data)

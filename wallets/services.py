@@ -28,6 +28,7 @@ from django.utils import timezone
 from core.idempotency import fingerprint, key_check
 from wallets.batch import PostingSpec, ledger_post_batch
 from wallets.errors import Conflict, DepositLimitExceeded, Forbidden, InvalidAmount, InvalidRequest, NotFound
+from wallets.events import withdrawal_decided_publish
 from wallets.ledger import (
     Leg,
     Posting,
@@ -197,6 +198,15 @@ def _withdrawal_decide(
         withdrawal.decided_at = timezone.now()
         withdrawal.save(
             update_fields=["status", "decision_transaction", "decided_by", "decision_reason", "decided_at"]
+        )
+        # Last, after the ledger's accounts: the project's one lock order.
+        withdrawal_decided_publish(
+            user_id=withdrawal.user_id,
+            withdrawal_id=withdrawal.pk,
+            approved=approve,
+            amount=amount,
+            currency=withdrawal.currency,
+            reason=reason,
         )
         return withdrawal
 

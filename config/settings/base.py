@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "trading",
     "frontend",
     "ops",
+    "push",
 ]
 
 MIDDLEWARE = [
@@ -324,6 +325,30 @@ WS_HEARTBEAT_SECONDS = env_int("WS_HEARTBEAT_SECONDS", 20)
 WS_MAX_MESSAGES_PER_SECOND = env_int("WS_MAX_MESSAGES_PER_SECOND", 20)
 WS_MAX_FRAME_BYTES = 64 * 1024
 WS_TICKET_TTL_SECONDS = 30
+
+# --- Web Push (docs/push.md) ----------------------------------------------
+# The VAPID key signs every push; all processes and hosts must share one.
+# Production sets PUSH_VAPID_PRIVATE_KEY (PEM or base64url raw key);
+# otherwise it is generated on first use into PUSH_VAPID_KEY_FILE (mode 0600).
+PUSH_VAPID_PRIVATE_KEY = env("PUSH_VAPID_PRIVATE_KEY", "")
+PUSH_VAPID_KEY_FILE = env("PUSH_VAPID_KEY_FILE", str(BASE_DIR / ".data" / "vapid-private.pem"))
+# Who runs this server, for push services to contact (RFC 8292 "sub").
+PUSH_VAPID_SUBJECT = env("PUSH_VAPID_SUBJECT", "mailto:ops@tradevision.example")
+# Plain-http endpoints on the loopback host (a local push service): DEBUG and tests only.
+PUSH_ALLOW_HTTP_LOOPBACK = env_bool("PUSH_ALLOW_HTTP_LOOPBACK", DEBUG)
+PUSH_MAX_SUBSCRIPTIONS_PER_USER = env_int("PUSH_MAX_SUBSCRIPTIONS_PER_USER", 20)
+PUSH_TTL_SECONDS = env_int(
+    "PUSH_TTL_SECONDS", 24 * 3600
+)  # a push service keeps it this long for an offline device
+PUSH_TIMEOUT_SECONDS = env_int("PUSH_TIMEOUT_SECONDS", 10)
+# Transient faults (5xx, 429, network) are retried this many times, the n-th
+# after about base x 2^(n-1) seconds (jittered), at most PUSH_RETRY_MAX_SECONDS.
+PUSH_MAX_RETRIES = env_int("PUSH_MAX_RETRIES", 6)
+PUSH_RETRY_BASE_SECONDS = float(env("PUSH_RETRY_BASE_SECONDS", "5"))
+PUSH_RETRY_MAX_SECONDS = float(env("PUSH_RETRY_MAX_SECONDS", "600"))
+# The installable app's cache version; empty: a hash of the static files
+# (so every deploy that changes them gets a fresh service-worker cache).
+APP_VERSION = env("APP_VERSION", "")
 
 # --- Operations (docs/operations.md) --------------------------------------
 # /metrics answers staff sessions and `Authorization: Bearer <METRICS_TOKEN>`;

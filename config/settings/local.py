@@ -7,6 +7,7 @@ from config.settings.base import DATABASES, env_bool
 # visitor the traceback and the settings. Static files are served by
 # WhiteNoise from collectstatic's output either way.
 DEBUG = env_bool("DEBUG", False)
+PUSH_ALLOW_HTTP_LOOPBACK = DEBUG
 # A pool per process: daphne's thread pool with persistent connections
 # otherwise exhausts PostgreSQL's connection limit (docs/decisions.md).
 DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 10}}

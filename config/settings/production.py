@@ -30,6 +30,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
+# Web Push: set PUSH_VAPID_PRIVATE_KEY (one key for every host and worker:
+# a push service refuses a message signed with another key than the one a
+# browser subscribed with) and PUSH_VAPID_SUBJECT (a mailto: or https: URL
+# of the operator). Without the key each host would generate its own into
+# PUSH_VAPID_KEY_FILE, which is only right for a single host with a
+# persistent disk. Plain-http push endpoints are never allowed here.
+PUSH_ALLOW_HTTP_LOOPBACK = False
+
 # One JSON object per line unless LOG_FORMAT says otherwise.
 LOG_FORMAT = env("LOG_FORMAT", "json")
 LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)

@@ -35,3 +35,6 @@ if "CHANNEL_PREFIX" not in os.environ:
     os.environ["CHANNEL_PREFIX"] = f"tvtest{uuid.uuid4().hex[:8]}"
 CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ["CHANNEL_PREFIX"]
 CACHES["default"]["KEY_PREFIX"] = os.environ["CHANNEL_PREFIX"]
+
+# The suite's local push service listens on http://127.0.0.1:<port>.
+PUSH_ALLOW_HTTP_LOOPBACK = True

@@ -32,6 +32,7 @@ COMPONENTS = {
     "websockets": "WebSockets",
     "outbox": "Event outbox",
     "ledger": "Ledger",
+    "push": "Web Push",
 }
 BADGE = {"green": "OK", "amber": "Warning", "red": "Failing"}
 

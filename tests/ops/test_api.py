@@ -16,6 +16,7 @@ COMPONENTS = {
     "websockets",
     "outbox",
     "ledger",
+    "push",
 }
 
 

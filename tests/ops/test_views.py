@@ -122,10 +122,12 @@ def test_metrics_export_request_latency_and_platform_numbers(scraper):
         "tradevision_events_published_total",
         "tradevision_events_delivered_total",
         "tradevision_websocket_connections",
+        "tradevision_push_subscriptions",
     ):
         assert re.search(rf"^{name} ", body, re.MULTILINE), name
     assert 'tradevision_feed_price_stale{symbol="BTC-USD"} 1.0' in body
     assert 'tradevision_celery_queue_length{queue="celery"}' in body
+    assert 'tradevision_push_messages_total{outcome="sent"}' in body
 
 
 def _drift_samples(body: str) -> dict[tuple[str, str], float]:

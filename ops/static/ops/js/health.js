@@ -20,6 +20,7 @@ const TITLES = {
   feed: "Market feed",
   websockets: "WebSockets",
   outbox: "Event outbox",
+  push: "Web Push",
   ledger: "Ledger",
 };
 // Columns of the components that carry a list of rows.

@@ -1,0 +1,100 @@
+"""Serializers of the push API. Explicit fields only."""
+
+import ipaddress
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings
+from rest_framework import serializers
+
+from push.models import ENDPOINT_MAX_LENGTH, PushSubscription
+from push.vapid import b64url_decode
+
+P256DH_BYTES = 65  # an uncompressed P-256 point (RFC 8291 §3.1)
+AUTH_BYTES = 16  # the authentication secret (RFC 8291 §3.2)
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+_B64URL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _base64url(value: str, *, size: int, what: str) -> bytes:
+    text = value.rstrip("=")
+    if not text or not set(text) <= _B64URL:
+        raise serializers.ValidationError(f"{what} must be base64url.")
+    try:
+        raw = b64url_decode(text)
+    except ValueError:
+        raise serializers.ValidationError(f"{what} must be base64url.") from None
+    if len(raw) != size:
+        raise serializers.ValidationError(f"{what} must decode to {size} bytes, not {len(raw)}.")
+    return raw
+
+
+def endpoint_check(url: str) -> str:
+    """A push service URL: https on a public DNS name. The server POSTs to
+    it, so anything else (plain http, an IP literal, a bare host name,
+    credentials in the URL) is refused: no request to a private address
+    on a user's say-so. Plain http to the loopback host only where
+    PUSH_ALLOW_HTTP_LOOPBACK is on (the tests' local push service; DEBUG)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.username or parts.password or parts.fragment:
+        raise serializers.ValidationError("The endpoint must not carry credentials or a fragment.")
+    if settings.PUSH_ALLOW_HTTP_LOOPBACK and host in _LOOPBACK_HOSTS and parts.scheme in ("http", "https"):
+        return url
+    if parts.scheme != "https":
+        raise serializers.ValidationError("The endpoint must be an https URL.")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        raise serializers.ValidationError("The endpoint must name its host, not an IP address.")
+    if "." not in host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        raise serializers.ValidationError("The endpoint must be on a public host name.")
+    return url
+
+
+class SubscriptionKeysSerializer(serializers.Serializer):
+    p256dh = serializers.CharField(max_length=100, help_text="The browser's P-256 public key (base64url).")
+    auth = serializers.CharField(max_length=50, help_text="The 16-byte authentication secret (base64url).")
+
+    def validate_p256dh(self, value: str) -> str:
+        raw = _base64url(value, size=P256DH_BYTES, what="p256dh")
+        try:
+            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
+        except ValueError:
+            raise serializers.ValidationError("p256dh is not a P-256 public key.") from None
+        return value.rstrip("=")
+
+    def validate_auth(self, value: str) -> str:
+        _base64url(value, size=AUTH_BYTES, what="auth")
+        return value.rstrip("=")
+
+
+class PushSubscriptionCreateSerializer(serializers.Serializer):
+    """What `PushSubscription.toJSON()` gives in the browser (other keys,
+    such as expirationTime, are ignored)."""
+
+    endpoint = serializers.URLField(max_length=ENDPOINT_MAX_LENGTH)
+    keys = SubscriptionKeysSerializer()
+
+    def validate_endpoint(self, value: str) -> str:
+        return endpoint_check(value)
+
+    def validated(self) -> dict[str, Any]:
+        data = self.validated_data
+        return {"endpoint": data["endpoint"], "p256dh": data["keys"]["p256dh"], "auth": data["keys"]["auth"]}
+
+
+class PushSubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PushSubscription
+        fields = ("id", "endpoint", "user_agent", "created_at", "last_sent_at")
+        read_only_fields = fields
+
+
+class PushKeySerializer(serializers.Serializer):
+    public_key = serializers.CharField(
+        read_only=True, help_text="VAPID public key: pass it as applicationServerKey to subscribe."
+    )
