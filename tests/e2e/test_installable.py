@@ -4,6 +4,7 @@ Chromium finds no installability error, and with the network cut a page
 navigation shows the offline page with the balances and open trade the
 pages had loaded (saved by the worker), and the word "offline"."""
 
+import json
 import struct
 import uuid
 from decimal import Decimal
@@ -115,3 +116,64 @@ def test_installable_app_and_offline_page(stack, profile_page):
     expect(page.get_by_test_id("offline-saved-at")).to_contain_text("Offline — last known values")
     shot(page, "offline")
     page.context.set_offline(False)
+
+
+NOTIFICATIONS = (
+    "navigator.serviceWorker.ready.then(r => r.getNotifications())"
+    ".then(ns => ns.map(n => ({title: n.title, body: n.body, tag: n.tag, url: n.data && n.data.url})))"
+)
+
+
+def test_a_push_is_shown_only_when_no_live_page_shows_the_event(stack, profile_page):
+    """Pushes delivered to the real service worker through Chromium's
+    DevTools protocol (headless Chromium has no push service): with a live
+    page of the site visible the worker shows nothing (the page has the event
+    from its socket); with none it shows the notification, linked to the trade."""
+    user = UserFactory()
+    page = profile_page
+    page.context.grant_permissions(["notifications"], origin=stack.url)
+    login_session(page, stack, user)
+    page.goto(f"{stack.url}/")
+    page.evaluate("navigator.serviceWorker.ready")
+    page.reload()
+    expect(page.locator("#conn-status")).to_have_attribute("data-state", "live")
+
+    cdp = page.context.new_cdp_session(page)
+    registrations: list[str] = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(
+            r["registrationId"] for r in event["registrations"] if r["scopeURL"] == f"{stack.url}/"
+        ),
+    )
+    cdp.send("ServiceWorker.enable")
+    # Playwright's sync API delivers events while it waits, so the wait is its own.
+    registration = wait_for(
+        lambda: page.wait_for_timeout(100) or (registrations and registrations[0]),
+        timeout=20,
+        what="the registration",
+    )
+
+    def deliver(tag: str) -> None:
+        payload = {"title": "Trade settled: buy PSH-USD", "body": "Net result +9.80 USD", "tag": tag}
+        payload["url"] = "/trades/7/"
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": stack.url, "registrationId": registration, "data": json.dumps(payload)},
+        )
+
+    deliver("while-live")
+    page.wait_for_timeout(3000)  # the worker has asked the page and had its answer
+    assert page.evaluate(NOTIFICATIONS) == []
+
+    page.goto(f"{stack.url}/manifest.webmanifest")  # a page of the site with no socket
+    deliver("no-live-page")
+    shown = wait_for(lambda: page.evaluate(NOTIFICATIONS), timeout=20, what="the notification")
+    assert shown == [
+        {
+            "title": "Trade settled: buy PSH-USD",
+            "body": "Net result +9.80 USD",
+            "tag": "no-live-page",
+            "url": "/trades/7/",
+        }
+    ]
