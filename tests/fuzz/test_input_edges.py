@@ -387,3 +387,16 @@ def test_instrument_symbol_with_nul_is_a_404_not_a_500(world):
     response = world["client"].get("/api/v1/instruments/EDGE%00USD/")
     assert response.status_code == 404
     assert Instrument.objects.filter(symbol="EDGE-USD").exists()
+
+
+def test_every_request_body_refuses_unknown_fields_in_the_schema():
+    """What the server enforces, the schema states: `additionalProperties:
+    false` on every request body (and a batch item), bounded integers."""
+    names = {name for _, _, name in BODY_OPERATIONS} | {"TradeBatchItemRequest"}
+    for name in names:
+        assert COMPONENTS[name].get("additionalProperties") is False, name
+        for field, prop in COMPONENTS[name]["properties"].items():
+            if prop.get("type") == "integer" and field != "user":
+                assert "minimum" in prop and "maximum" in prop, (name, field)
+    duration = COMPONENTS["TradeRequestRequest"]["properties"]["duration"]
+    assert (duration["minimum"], duration["maximum"]) == (60, 366 * 24 * 3600)

@@ -21,7 +21,8 @@ import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import CursorPagination
@@ -171,21 +172,12 @@ TRADE_BATCH_RESULT = inline_serializer(
         )
     },
 )
-TRADE_BATCH_REFUSED = inline_serializer(
-    "TradeBatchRefused",
-    {
-        "code": serializers.CharField(),
-        "detail": serializers.CharField(),
-        "items": inline_serializer(
-            "TradeBatchItemRefusal",
-            {
-                "index": serializers.IntegerField(),
-                "status": serializers.IntegerField(),
-                "errors": serializers.DictField(),
-            },
-            many=True,
-        ),
-    },
+# Either the body's own errors (DRF's `{<field>: [...]}`) or the refusal of
+# items: `{"code": "batch_refused", "detail", "items": [{index, status, errors}]}`.
+TRADE_BATCH_REFUSED = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description="Nothing was created. `batch_refused` with `items` (index, status, errors of each "
+    "refused item), or the body's field errors.",
 )
 
 
