@@ -22,10 +22,11 @@ from accounts.services import (
     token_obtain,
     token_revoke,
 )
+from core.serializers import StrictSerializer
 from core.throttling import WriteThrottle
 
 
-class TokenObtainSerializer(serializers.Serializer):
+class TokenObtainSerializer(StrictSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
 

@@ -14,9 +14,10 @@ from accounts.services import (
     login_failures_clear,
     login_throttle_check,
 )
+from core.forms import StrictFormMixin
 
 
-class SignupForm(UserCreationForm):
+class SignupForm(StrictFormMixin, UserCreationForm):
     email = forms.EmailField(required=True, help_text="For account recovery; never shown to others.")
 
     class Meta:
@@ -25,7 +26,7 @@ class SignupForm(UserCreationForm):
         field_classes = {"username": UsernameField}
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
+class ThrottledAuthenticationForm(StrictFormMixin, AuthenticationForm):
     """Django's login form with the failed-login limiter (accounts.services)."""
 
     throttled = False

@@ -21,6 +21,10 @@ them. `ApiSchema` adds them to each operation from what the view declares:
   with other parameters;
 - 429: a throttled view.
 
+`StrictSerializerExtension` documents the strict input serializers
+(`core.serializers.StrictSerializer`): their request schema says
+`additionalProperties: false`, as the server refuses unknown fields.
+
 A status the view documents itself is left as it is. Error bodies are JSON
 objects: `{"code", "detail", <field>: [messages]}` from domain errors, or
 DRF's `{"detail"}` / `{<field>: [messages]}`.
@@ -28,6 +32,7 @@ DRF's `{"detail"}` / `{<field>: [messages]}`.
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import AllowAny
 
@@ -82,3 +87,16 @@ class ApiSchema(AutoSchema):
         if self.view.get_throttles():
             codes.append("429")
         return codes
+
+
+class StrictSerializerExtension(OpenApiSerializerExtension):
+    """Registered on import (this module is the schema class's)."""
+
+    target_class = "core.serializers.StrictSerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request" and getattr(self.target, "refuse_unknown", True):
+            schema["additionalProperties"] = False
+        return schema

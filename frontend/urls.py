@@ -2,12 +2,15 @@
 
 from django.urls import URLPattern, URLResolver, path
 
+from core import converters
 from frontend import views
+
+converters.register()
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("trades/", views.TradeListView.as_view(), name="trade-list"),
-    path("trades/<int:pk>/", views.TradeDetailView.as_view(), name="trade-detail"),
+    path("trades/<id:pk>/", views.TradeDetailView.as_view(), name="trade-detail"),
     path("wallet/", views.WalletView.as_view(), name="wallet"),
     path("plans/", views.PlansView.as_view(), name="plans"),
     path("settings/notifications/", views.NotificationSettingsView.as_view(), name="notification-settings"),

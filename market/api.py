@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import DomainError
+from core.serializers import QuerySerializer
 from market.models import Instrument
 from market.prices import Quote, price_latest, price_latest_many
 from market.selectors.bars import DEFAULT_BARS, INTERVALS, OHLCV, bars_aggregate
@@ -106,7 +107,7 @@ class InstrumentDetailSerializer(InstrumentSerializer):
         return ClockSerializer(market_clock(instrument=instrument, at=self.context["now"])).data
 
 
-class BarsQuerySerializer(serializers.Serializer):
+class BarsQuerySerializer(QuerySerializer):
     interval = serializers.ChoiceField(choices=list(INTERVALS), default="1m")
     start = serializers.DateTimeField(required=False)
     end = serializers.DateTimeField(required=False)
@@ -143,7 +144,7 @@ def bar_data(bar: OHLCV) -> dict[str, str]:
     }
 
 
-class CalendarQuerySerializer(serializers.Serializer):
+class CalendarQuerySerializer(QuerySerializer):
     start = serializers.DateField(required=False)
     end = serializers.DateField(required=False)
 

@@ -2,12 +2,15 @@
 
 from django.urls import URLPattern, URLResolver, path
 
+from core import converters
 from market import api
+
+converters.register()
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("instruments/", api.InstrumentListApi.as_view(), name="instrument-list"),
-    path("instruments/<str:symbol>/", api.InstrumentDetailApi.as_view(), name="instrument-detail"),
-    path("instruments/<str:symbol>/bars/", api.BarsApi.as_view(), name="instrument-bars"),
-    path("instruments/<str:symbol>/calendar/", api.CalendarApi.as_view(), name="instrument-calendar"),
+    path("instruments/<symbol:symbol>/", api.InstrumentDetailApi.as_view(), name="instrument-detail"),
+    path("instruments/<symbol:symbol>/bars/", api.BarsApi.as_view(), name="instrument-bars"),
+    path("instruments/<symbol:symbol>/calendar/", api.CalendarApi.as_view(), name="instrument-calendar"),
     path("clock/", api.ClockApi.as_view(), name="market-clock"),
 ]

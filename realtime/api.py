@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
+from core.serializers import QuerySerializer
 from realtime import selectors, services
 from realtime.publish import event_frame
 
@@ -56,7 +57,7 @@ class TicketCreateApi(APIView):
         return Response(TicketSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
-class EventQuerySerializer(serializers.Serializer):
+class EventQuerySerializer(QuerySerializer):
     since = serializers.IntegerField(min_value=0, required=True)
     limit = serializers.IntegerField(min_value=1, max_value=selectors.MAX_PAGE, default=DEFAULT_LIMIT)
 

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.converters import IdConverter
 from core.http import request_user
 from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
 from core.throttling import WRITE_THROTTLES
@@ -35,6 +36,10 @@ from wallets.serializers import (
     WithdrawalDecisionSerializer,
     WithdrawalSerializer,
 )
+
+# Ids in the path: as `core.converters.IdConverter` (a 40-digit id is a 404,
+# not PostgreSQL's "bigint out of range").
+ID_REGEX = IdConverter.regex
 
 USER_FILTER = OpenApiParameter(
     name="user", type=int, description="Staff only: show this user's objects (ignored for others)."
@@ -74,6 +79,7 @@ class AccountFilter(filters.FilterSet):
 @extend_schema_view(list=extend_schema(parameters=[USER_FILTER]))
 @extend_schema(tags=["wallets"])
 class AccountApi(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID_REGEX
     serializer_class = AccountSerializer
     filterset_class = AccountFilter
 
@@ -104,6 +110,7 @@ class EntryFilter(filters.FilterSet):
 @extend_schema_view(list=extend_schema(parameters=[USER_FILTER]))
 @extend_schema(tags=["wallets"])
 class EntryApi(viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = ID_REGEX
     """Ledger entries on the user's accounts, newest first (cursor pagination)."""
 
     serializer_class = EntrySerializer
@@ -171,6 +178,7 @@ class WithdrawalApi(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
+    lookup_value_regex = ID_REGEX
     """Withdrawal requests: users request (money is held), staff approve or reject."""
 
     serializer_class = WithdrawalSerializer

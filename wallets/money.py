@@ -90,7 +90,10 @@ class MoneyField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Decimal:
-        raw_currency = (self.parent.initial_data or {}).get(self.currency_field, self.default_currency)
+        # A nested serializer (a batch item) has no `initial_data` of its own.
+        given = getattr(self.parent, "initial_data", None)
+        given = given if isinstance(given, dict) else {}
+        raw_currency = given.get(self.currency_field, self.default_currency)
         if not isinstance(raw_currency, str) or raw_currency not in settings.WALLET_CURRENCIES:
             # The currency field reports its own error; validate against the
             # default scale so this field still says what is wrong with it.

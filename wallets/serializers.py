@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializers import StrictSerializer
 from wallets.events import CurrencyBalanceSerializer
 from wallets.models import Account, Entry, LedgerTransaction, WithdrawalRequest
 from wallets.money import MoneyField, quantize
@@ -93,7 +94,7 @@ class EntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MoneyInputSerializer(serializers.Serializer):
+class MoneyInputSerializer(StrictSerializer):
     """A deposit or a withdrawal request: an amount of a currency."""
 
     amount = MoneyField()
@@ -119,11 +120,11 @@ class WithdrawalSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WithdrawalDecisionSerializer(serializers.Serializer):
+class WithdrawalDecisionSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-class AdjustmentInputSerializer(serializers.Serializer):
+class AdjustmentInputSerializer(StrictSerializer):
     user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all())
     amount = MoneyField()
     currency = _currency_field()

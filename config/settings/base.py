@@ -14,6 +14,7 @@ from celery.schedules import crontab
 
 from config.env import env, env_bool, env_int, env_list
 from config.logging import logging_config
+from core.converters import SCHEMA as PATH_CONVERTER_SCHEMA
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -188,7 +189,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "core.openapi.ApiSchema",  # drf-spectacular's, with error statuses
     # Throttles key anonymous clients on this, not on a client-supplied header.
@@ -221,6 +222,8 @@ SPECTACULAR_SETTINGS = {
     # No badge image from the public validator service.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "COMPONENT_SPLIT_REQUEST": True,
+    # The bounded path converters of core.converters state their bounds.
+    "PATH_CONVERTER_OVERRIDES": PATH_CONVERTER_SCHEMA,
     # Several models have a `status` field; name each choice set explicitly.
     "ENUM_NAME_OVERRIDES": {
         "WithdrawalStatusEnum": "wallets.models.WithdrawalStatus",
@@ -304,6 +307,10 @@ QUEUED_TIMEOUT = env_int("QUEUED_TIMEOUT", 600)
 TRADE_RETENTION_DAYS = env_int("TRADE_RETENTION_DAYS", 90)
 TRADE_DEFAULT_DURATION = timedelta(hours=24)
 TRADE_MIN_DURATION = timedelta(minutes=1)
+# The ceiling of any duration input, whatever the instrument says: it bounds
+# the serializer and the form before an instrument is known (no timedelta
+# overflow), and it is what the schema states as `maximum`.
+TRADE_MAX_DURATION = timedelta(days=366)
 # initiate_manual_trade: transient errors retried this many times, the n-th
 # retry after base x 2^(n-1) seconds with jitter (a float so tests run the
 # real retry path fast).

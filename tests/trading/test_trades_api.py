@@ -188,17 +188,57 @@ def test_cancel_and_close_endpoints(auth_client, user, inst):
 
 @pytest.mark.django_db
 def test_batch_answers_each_item(auth_client, inst):
-    items = [body(), body(stake="0"), body(instrument="NOPE"), body(side="sell")]
+    items = [body(stake="10.00"), body(side="sell", stake="20.00")]
     response = post(auth_client, {"trades": items}, key="b", url=f"{URL}batch/")
     assert response.status_code == 200
     results = response.json()["results"]
-    assert [r["status"] for r in results] == [202, 400, 400, 202]
-    assert "stake" in results[1]["errors"] and "instrument" in results[2]["errors"]
+    assert [(r["index"], r["status"], r["trade"]["stake"]) for r in results] == [
+        (0, 202, "10.00"),
+        (1, 202, "20.00"),
+    ]
     assert Trade.objects.filter(source="batch").count() == 2
     # The same batch again: the same trades.
     again = post(auth_client, {"trades": items}, key="b", url=f"{URL}batch/").json()["results"]
-    assert [r.get("trade", {}).get("id") for r in again] == [r.get("trade", {}).get("id") for r in results]
+    assert [r["trade"]["id"] for r in again] == [r["trade"]["id"] for r in results]
     assert Trade.objects.count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("bad", "field", "item_status"),
+    [
+        (body(stake="0"), "stake", 400),  # refused by the item serializer
+        (body(instrument="NOPE"), "instrument", 400),  # refused by the service
+        (body(duration=59), "duration", 400),
+        (body(take_proft="1"), "take_proft", 400),  # unknown field
+    ],
+)
+def test_a_refused_item_refuses_the_whole_batch_and_writes_nothing(
+    auth_client, inst, bad, field, item_status
+):
+    from realtime.models import Event
+
+    events_before = Event.objects.count()
+    items = [body(), bad, body(side="sell"), bad]
+    response = post(auth_client, {"trades": items}, key="all-or-nothing", url=f"{URL}batch/")
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["code"] == "batch_refused"
+    assert [(i["index"], i["status"]) for i in answer["items"]] == [(1, item_status), (3, item_status)]
+    assert all(field in i["errors"] for i in answer["items"])
+    assert Trade.objects.count() == 0
+    assert Event.objects.count() == events_before
+
+
+@pytest.mark.django_db
+def test_two_items_with_one_key_refuse_the_batch(auth_client, inst):
+    items = [body(idempotency_key="same"), body(idempotency_key="same", side="sell")]
+    response = post(auth_client, {"trades": items}, key="dup", url=f"{URL}batch/")
+    assert response.status_code == 400
+    assert [(i["index"], list(i["errors"])) for i in response.json()["items"]] == [
+        (1, ["code", "detail", "idempotency_key"])
+    ]
+    assert Trade.objects.count() == 0
 
 
 @pytest.mark.django_db

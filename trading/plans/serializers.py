@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.serializers import StrictSerializer
 from trading.plans.models import Plan, PlanStrategy
 from wallets.money import MoneyField
 
@@ -44,7 +45,7 @@ def plan_data(plan: Plan) -> dict[str, Any]:
     return dict(PlanSerializer(plan).data)
 
 
-class PlanCreateSerializer(serializers.Serializer):
+class PlanCreateSerializer(StrictSerializer):
     instrument = serializers.CharField(max_length=20, trim_whitespace=False)  # " BTC-USD" is not a symbol
     strategy = serializers.ChoiceField(choices=PlanStrategy.choices)
     principal = MoneyField()

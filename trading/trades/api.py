@@ -7,7 +7,7 @@
   and its `status_url`; honours the `Idempotency-Key` header (the same key
   and parameters give the same trade and answer, other parameters a 422).
 - `GET trades/{id}/`, `POST trades/{id}/close/`, `POST trades/{id}/cancel/`.
-- `POST trades/batch/`: up to 20 requests, each with its own result.
+- `POST trades/batch/`: up to 20 requests, all or nothing.
 
 Views only parse input, call one service or selector and shape the answer;
 another user's trade is a 404.
@@ -21,7 +21,8 @@ import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.pagination import CursorPagination
@@ -29,14 +30,25 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.errors import DomainError
 from core.http import request_user
 from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
 from core.throttling import WRITE_THROTTLES
 from trading.trades.models import Trade, TradeSource, TradeStatus
 from trading.trades.selectors import trade_list
-from trading.trades.serializers import TRADE_FIELDS, TradeRequestSerializer, TradeSerializer
-from trading.trades.services import trade_cancel, trade_close, trade_request
+from trading.trades.serializers import (
+    TRADE_FIELDS,
+    TradeBatchSerializer,
+    TradeRequestSerializer,
+    TradeSerializer,
+)
+from trading.trades.services import (
+    BatchItemRefusal,
+    BatchRefused,
+    trade_cancel,
+    trade_close,
+    trade_request,
+    trade_request_batch,
+)
 
 
 class TradeCursorPagination(CursorPagination):
@@ -145,14 +157,7 @@ class TradeCancelApi(APIView):
         return Response(TradeSerializer(trade_cancel(user=request_user(request), trade_id=pk)).data)
 
 
-class TradeBatchSerializer(serializers.Serializer):
-    trades = serializers.ListField(
-        child=serializers.DictField(), min_length=1, max_length=settings.TRADE_BATCH_MAX_ITEMS
-    )
-
-
-# Documentation only (the view builds the answer): one result per item,
-# `status` 202 with `trade`, or the item's error status with `errors`.
+# Documentation only (the view builds the answer).
 TRADE_BATCH_RESULT = inline_serializer(
     "TradeBatchResult",
     {
@@ -161,50 +166,77 @@ TRADE_BATCH_RESULT = inline_serializer(
             {
                 "index": serializers.IntegerField(),
                 "status": serializers.IntegerField(),
-                "trade": TradeAcceptedSerializer(required=False),
-                "errors": serializers.DictField(required=False),
+                "trade": TradeAcceptedSerializer(),
             },
             many=True,
         )
     },
 )
+# Either the body's own errors (DRF's `{<field>: [...]}`) or the refusal of
+# items: `{"code": "batch_refused", "detail", "items": [{index, status, errors}]}`.
+TRADE_BATCH_REFUSED = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description="Nothing was created. `batch_refused` with `items` (index, status, errors of each "
+    "refused item), or the body's field errors.",
+)
+
+
+def _as_fields(errors: Any) -> dict[str, Any]:
+    """An item's errors by field; an item that is not an object has no fields."""
+    return dict(errors) if isinstance(errors, dict) else {"non_field_errors": errors}
+
+
+def _batch_refused(exc: BatchRefused) -> Response:
+    items = [{"index": r.index, "status": r.status, "errors": r.errors} for r in exc.items]
+    return Response(
+        {"code": exc.code, "detail": exc.message, "items": items}, status=status.HTTP_400_BAD_REQUEST
+    )
 
 
 class TradeBatchApi(APIView):
-    """Up to 20 trade requests. Item i uses the key `<Idempotency-Key>:<i>`
-    (or its own `idempotency_key`), so a retried batch returns the same trades.
-    Each item answers on its own: 202 with the trade, or its error."""
+    """Up to 20 trade requests, all or nothing (docs/trading.md, "Batches").
+    Item i uses the key `<Idempotency-Key>:<i>` (or its own
+    `idempotency_key`), so a retried batch returns the same trades. One
+    refused item refuses the batch: 400 `batch_refused` listing each refused
+    item (index, status, errors), and no trade is created."""
 
     throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"
 
     @extend_schema(
         request=TradeBatchSerializer,
-        responses={200: TRADE_BATCH_RESULT},
+        responses={200: TRADE_BATCH_RESULT, 400: TRADE_BATCH_REFUSED},
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
-        batch = TradeBatchSerializer(data=request.data)
-        batch.is_valid(raise_exception=True)
         # Item keys are `<key>:<index>`; the suffix must fit the one key length.
         base = request_key(request, suffix_length=len(f":{settings.TRADE_BATCH_MAX_ITEMS - 1}"))
-        results: list[dict[str, Any]] = []
-        for index, item in enumerate(batch.validated_data["trades"]):
-            data = dict(item)
-            key = str(data.pop("idempotency_key", f"{base}:{index}"))
-            try:
-                trade = _request_from(
-                    data, user=request_user(request), idempotency_key=key, source=TradeSource.BATCH
-                )
-            except serializers.ValidationError as exc:
-                results.append({"index": index, "status": 400, "errors": exc.detail})
-            except DomainError as exc:
-                body = {
-                    "code": exc.code,
-                    "detail": exc.message,
-                    **({exc.field: [exc.message]} if exc.field else {}),
-                }
-                results.append({"index": index, "status": exc.http_status, "errors": body})
-            else:
-                results.append({"index": index, "status": 202, "trade": TradeAcceptedSerializer(trade).data})
-        return Response({"results": results}, status=status.HTTP_200_OK)
+        batch = TradeBatchSerializer(data=request.data)
+        if not batch.is_valid():
+            per_item = batch.errors.get("trades")
+            if isinstance(per_item, list) and all(isinstance(e, dict) for e in per_item):
+                per_item = dict(enumerate(per_item))  # older DRF: one entry per item
+            if isinstance(per_item, dict) and all(isinstance(k, int) for k in per_item):
+                # Items' own field errors (DRF keys them by index): the same
+                # answer as a service refusal.
+                invalid = {"code": "invalid", "detail": "Invalid input."}
+                refused = [
+                    BatchItemRefusal(index=i, status=400, errors={**invalid, **_as_fields(e)})
+                    for i, e in sorted(per_item.items())
+                    if e
+                ]
+                return _batch_refused(BatchRefused(refused))
+            raise serializers.ValidationError(batch.errors)
+        items = [
+            {**item, "idempotency_key": item.get("idempotency_key", f"{base}:{index}")}
+            for index, item in enumerate(batch.validated_data["trades"])
+        ]
+        try:
+            results = trade_request_batch(user=request_user(request), items=items)
+        except BatchRefused as exc:
+            return _batch_refused(exc)
+        body = [
+            {"index": index, "status": 202, "trade": TradeAcceptedSerializer(result.trade).data}
+            for index, result in enumerate(results)
+        ]
+        return Response({"results": body}, status=status.HTTP_200_OK)

@@ -9,20 +9,24 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
+from core.forms import StrictFormMixin
 from market.models import Instrument
 from trading.trades.models import TradeSide
 from wallets.errors import InvalidAmount
 from wallets.money import parse_amount
 
 
-class TradeForm(forms.Form):
+class TradeForm(StrictFormMixin, forms.Form):
     instrument: forms.ChoiceField = forms.ChoiceField(choices=())
     side = forms.ChoiceField(choices=TradeSide.choices)
     stake = forms.CharField(max_length=32, help_text="USD, e.g. 100.00")
     duration = forms.IntegerField(
         label="Duration (minutes)",
         min_value=1,
+        # A bound before the instrument is known, so no timedelta overflows.
+        max_value=int(settings.TRADE_MAX_DURATION.total_seconds()) // 60,
         initial=24 * 60,
         help_text="1 minute to the instrument's maximum.",
     )

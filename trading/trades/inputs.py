@@ -44,12 +44,12 @@ def parse_duration(seconds: int | None, *, instrument: Instrument, field: str = 
     if isinstance(seconds, bool) or not isinstance(seconds, int):
         raise TradeInvalid("Enter the duration as a whole number of seconds.", field=field)
     low = settings.TRADE_MIN_DURATION
-    high = instrument.max_trade_duration
-    duration = timedelta(seconds=seconds)
-    if not low <= duration <= high:
+    high = min(instrument.max_trade_duration, settings.TRADE_MAX_DURATION)
+    # Compared as seconds first: `timedelta(seconds=10**20)` overflows.
+    if not low.total_seconds() <= seconds <= high.total_seconds():
         raise TradeInvalid(
             f"The duration must be between {int(low.total_seconds())} and "
             f"{int(high.total_seconds())} seconds for {instrument}.",
             field=field,
         )
-    return duration
+    return timedelta(seconds=seconds)

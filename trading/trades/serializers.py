@@ -7,10 +7,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.idempotency import KEY_MAX_LENGTH
+from core.serializers import StrictSerializer
 from trading.trades.models import Trade, TradeSide
 from wallets.money import MoneyField
 
@@ -125,14 +128,31 @@ class PriceLevelField(serializers.Field):
         return str(value)
 
 
-class TradeRequestSerializer(serializers.Serializer):
+class TradeRequestSerializer(StrictSerializer):
     """Input of a trade request (API create, batch items, the HTML form)."""
 
     instrument = serializers.CharField(max_length=20, trim_whitespace=False)  # " BTC-USD" is not a symbol
     side = serializers.ChoiceField(choices=TradeSide.choices)
     stake = MoneyField()
     duration = serializers.IntegerField(
-        required=False, help_text="Lifetime in seconds (default 24 h; 60 s to the instrument's maximum)."
+        required=False,
+        min_value=int(settings.TRADE_MIN_DURATION.total_seconds()),
+        max_value=int(settings.TRADE_MAX_DURATION.total_seconds()),
+        help_text="Lifetime in seconds (default 24 h; 60 s to the instrument's maximum).",
     )
     take_profit = PriceLevelField(required=False, allow_null=True)
     stop_loss = PriceLevelField(required=False, allow_null=True)
+
+
+class TradeBatchItemSerializer(TradeRequestSerializer):
+    """A batch item: a trade request, optionally with its own idempotency key
+    (else `<Idempotency-Key>:<index>`)."""
+
+    idempotency_key = serializers.CharField(required=False, min_length=1, max_length=KEY_MAX_LENGTH)
+
+
+class TradeBatchSerializer(StrictSerializer):
+    # `many=True` hands min/max_length to the ListSerializer; the stubs do not know it.
+    trades = TradeBatchItemSerializer(  # type: ignore[call-arg]
+        many=True, min_length=1, max_length=settings.TRADE_BATCH_MAX_ITEMS
+    )

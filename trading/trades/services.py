@@ -169,6 +169,46 @@ def trade_request(
     The same `idempotency_key` returns the first trade (`created=False`);
     with other parameters it raises `IdempotencyMismatch` (422). Fifty copies
     racing meet at the unique (user, idempotency_key) constraint."""
+    prepared = _trade_prepare(
+        user=user,
+        instrument=instrument,
+        side=side,
+        stake=stake,
+        idempotency_key=idempotency_key,
+        duration=duration,
+        take_profit=take_profit,
+        stop_loss=stop_loss,
+        source=source,
+    )
+    if isinstance(prepared, TradeRequestResult):
+        return prepared
+    trade = prepared
+    try:
+        with transaction.atomic():
+            _trade_queue(trade)
+    except IntegrityError:
+        # Another request with this key committed first: answer with its trade.
+        existing = Trade.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
+        if existing is None:
+            raise
+        return _replay(existing, trade.request_fingerprint)
+    return TradeRequestResult(trade=trade, created=True)
+
+
+def _trade_prepare(
+    *,
+    user: AbstractBaseUser,
+    instrument: Any,
+    side: str,
+    stake: Decimal,
+    idempotency_key: str,
+    duration: int | None,
+    take_profit: Any,
+    stop_loss: Any,
+    source: str,
+) -> Trade | TradeRequestResult:
+    """Every check of a request, writing nothing: the unsaved trade, or the
+    replay of the first request with this key. Raises the refusal."""
     idempotency.key_check(idempotency_key)
     fingerprint = idempotency.fingerprint(
         instrument=instrument, side=side, stake=stake, duration=duration, tp=take_profit, sl=stop_loss
@@ -196,7 +236,7 @@ def trade_request(
             )
         _check_levels(side=side, price=quote.price, take_profit=tp, stop_loss=sl)
 
-    trade = Trade(
+    return Trade(
         user_id=user.pk,
         instrument=inst,
         side=side,
@@ -210,27 +250,90 @@ def trade_request(
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
     )
-    try:
-        with transaction.atomic():
-            trade.save()
-            trade_publish(trade, TRADE_QUEUED)
-            trade_enqueue(trade=trade)
-    except IntegrityError:
-        # Another request with this key committed first: answer with its trade.
-        existing = Trade.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return _replay(existing, fingerprint)
+
+
+def _trade_queue(trade: Trade) -> None:
+    """Save a prepared trade `queued`, publish it, enqueue its opening (after
+    commit). The caller holds the transaction."""
+    trade.save()
+    trade_publish(trade, TRADE_QUEUED)
+    trade_enqueue(trade=trade)
     logger.info(
         "trade %s queued: %s %s %s %s",
         trade.pk,
         trade.side,
-        inst.symbol,
+        trade.instrument.symbol,
         trade.stake,
         trade.currency,
         extra={"trade_id": trade.pk, "user_id": trade.user_id, "status": trade.status},
     )
-    return TradeRequestResult(trade=trade, created=True)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItemRefusal:
+    index: int
+    status: int
+    errors: dict[str, Any]
+
+
+class BatchRefused(DomainError):
+    """At least one item of a batch was refused; nothing was written.
+    `items` lists each refused item (index, its own status, its errors)."""
+
+    code = "batch_refused"
+
+    def __init__(self, items: list[BatchItemRefusal]) -> None:
+        super().__init__(f"{len(items)} item(s) refused; no trade was created.")
+        self.items = items
+
+
+def trade_request_batch(
+    *, user: AbstractBaseUser, items: list[dict[str, Any]], source: str = TradeSource.BATCH
+) -> list[TradeRequestResult]:
+    """All of a batch or nothing (docs/trading.md, "Batches").
+
+    Every item (each with its own `idempotency_key`) is checked first, writing
+    nothing; one refusal raises `BatchRefused` listing every refused item.
+    Then all new trades are queued in one transaction. A retried batch
+    replays the trades it created; a batch racing its own copy meets the
+    unique key constraint, rolls back whole, and the second pass replays."""
+    for attempt in (1, 2):
+        prepared: list[Trade | TradeRequestResult] = []
+        refused: list[BatchItemRefusal] = []
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            try:
+                key = item.get("idempotency_key")
+                if key in seen:
+                    # Two items of one batch cannot be one trade.
+                    raise TradeInvalid("This key is used by an earlier item.", field="idempotency_key")
+                seen.add(str(key))
+                prepared.append(_trade_prepare(user=user, source=source, **_batch_item_defaults(item)))
+            except DomainError as exc:
+                errors: dict[str, Any] = {"code": exc.code, "detail": exc.message}
+                if exc.field:
+                    errors[exc.field] = [exc.message]
+                refused.append(BatchItemRefusal(index=index, status=exc.http_status, errors=errors))
+        if refused:
+            raise BatchRefused(refused)
+        try:
+            with transaction.atomic():
+                for entry in prepared:
+                    if isinstance(entry, Trade):
+                        _trade_queue(entry)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            continue
+        return [
+            entry if isinstance(entry, TradeRequestResult) else TradeRequestResult(trade=entry, created=True)
+            for entry in prepared
+        ]
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _batch_item_defaults(item: dict[str, Any]) -> dict[str, Any]:
+    return {"duration": None, "take_profit": None, "stop_loss": None, **item}
 
 
 def _replay(existing: Trade, fingerprint: str) -> TradeRequestResult:
