@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.converters import IdConverter
 from push import selectors, services, vapid
 from push.models import PushSubscription
 from push.serializers import (
@@ -26,10 +27,11 @@ def _user_id(request: Request) -> int:
 
 
 @extend_schema(tags=["push"])
-class PushSubscriptionViewSet(
+class PushSubscriptionApi(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = PushSubscriptionSerializer
+    lookup_value_regex = IdConverter.regex  # ids beyond bigint are no route, not a database error
 
     def get_queryset(self) -> QuerySet[PushSubscription]:
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
@@ -60,7 +62,7 @@ class PushSubscriptionViewSet(
 
 
 @extend_schema(tags=["push"])
-class PushKeyView(APIView):
+class PushKeyApi(APIView):
     @extend_schema(responses=PushKeySerializer)
     def get(self, request: Request) -> Response:
         return Response(PushKeySerializer({"public_key": vapid.application_server_key()}).data)

@@ -6,9 +6,9 @@ from rest_framework.routers import SimpleRouter
 from push import api
 
 router = SimpleRouter()
-router.register("push/subscriptions", api.PushSubscriptionViewSet, basename="push-subscription")
+router.register("push/subscriptions", api.PushSubscriptionApi, basename="push-subscription")
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("push/key/", api.PushKeyView.as_view(), name="push-key"),
+    path("push/key/", api.PushKeyApi.as_view(), name="push-key"),
     *router.urls,
 ]

@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from rest_framework import serializers
 
+from core.serializers import StrictSerializer
 from push.models import ENDPOINT_MAX_LENGTH, PushSubscription
 from push.vapid import b64url_decode
 
@@ -55,7 +56,7 @@ def endpoint_check(url: str) -> str:
     return url
 
 
-class SubscriptionKeysSerializer(serializers.Serializer):
+class SubscriptionKeysSerializer(StrictSerializer):
     p256dh = serializers.CharField(max_length=100, help_text="The browser's P-256 public key (base64url).")
     auth = serializers.CharField(max_length=50, help_text="The 16-byte authentication secret (base64url).")
 
@@ -72,12 +73,14 @@ class SubscriptionKeysSerializer(serializers.Serializer):
         return value.rstrip("=")
 
 
-class PushSubscriptionCreateSerializer(serializers.Serializer):
-    """What `PushSubscription.toJSON()` gives in the browser (other keys,
-    such as expirationTime, are ignored)."""
+class PushSubscriptionCreateSerializer(StrictSerializer):
+    """What `PushSubscription.toJSON()` gives in the browser. Its
+    expirationTime is accepted and not kept: push services announce an end by
+    answering 404/410, which deletes the subscription."""
 
     endpoint = serializers.URLField(max_length=ENDPOINT_MAX_LENGTH)
     keys = SubscriptionKeysSerializer()
+    expirationTime = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**53)
 
     def validate_endpoint(self, value: str) -> str:
         return endpoint_check(value)

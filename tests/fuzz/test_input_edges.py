@@ -67,7 +67,29 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     },
     "WithdrawalDecisionRequest": {"reason": "edge"},
     "TokenObtainRequest": {"username": "nobody", "password": "nothing-at-all"},
+    "PushSubscriptionCreateRequest": {
+        "endpoint": "https://push.example.com/send/edge",
+        "keys": {"p256dh": "<p256dh>", "auth": "AAAAAAAAAAAAAAAAAAAAAA"},
+    },
 }
+
+
+def _p256dh() -> str:
+    """A real P-256 public key, base64url: the API checks it is on the curve."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    )
+    return base64.urlsafe_b64encode(point).rstrip(b"=").decode()
+
+
+VALID_BODIES["PushSubscriptionCreateRequest"]["keys"]["p256dh"] = _p256dh()
 
 NULLABLE = {
     name: {f for f, prop in COMPONENTS[name].get("properties", {}).items() if prop.get("nullable")}
