@@ -11,18 +11,15 @@ down" quickly, and a signal handler in a worker must never stall a task.
 """
 
 import asyncio
-import os
-import threading
 import weakref
 
-import redis
 import redis.asyncio as aredis
 from django.conf import settings
 
-SOCKET_TIMEOUT_SECONDS = 0.5
+from core.redis import SOCKET_TIMEOUT_SECONDS, redis_client
 
-_lock = threading.Lock()
-_client: tuple[int, redis.Redis] | None = None
+__all__ = ["ops_key", "redis_client", "redis_client_async"]
+
 _async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis]" = (
     weakref.WeakKeyDictionary()
 )
@@ -31,22 +28,6 @@ _async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Red
 def ops_key(*parts: str) -> str:
     prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
     return ":".join([prefix, "ops", *parts]) if prefix else ":".join(["ops", *parts])
-
-
-def redis_client() -> redis.Redis:
-    """This process's client (a new one after fork: Celery prefork children
-    must not share their parent's sockets)."""
-    global _client
-    with _lock:
-        if _client is None or _client[0] != os.getpid():
-            client = redis.Redis.from_url(
-                settings.REDIS_URL,
-                socket_timeout=SOCKET_TIMEOUT_SECONDS,
-                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
-                decode_responses=True,
-            )
-            _client = (os.getpid(), client)
-        return _client[1]
 
 
 def redis_client_async() -> aredis.Redis:

@@ -3,12 +3,12 @@ workers and the counts are read by whichever web process serves the ops
 page or `/metrics`. Under the cache's key prefix, so parallel test runs on
 one Redis never see each other's numbers."""
 
-import os
-import threading
 from enum import StrEnum
 
 import redis
 from django.conf import settings
+
+from core.redis import redis_client
 
 
 class Outcome(StrEnum):
@@ -16,26 +16,6 @@ class Outcome(StrEnum):
     GONE = "gone"  # 404/410: the subscription is dead and was deleted
     RETRIED = "retried"  # a transient fault (5xx, 429, network); tried again later
     FAILED = "failed"  # refused for good (other 4xx) or out of retries
-
-
-SOCKET_TIMEOUT_SECONDS = 0.5
-_lock = threading.Lock()
-_client: tuple[int, redis.Redis] | None = None
-
-
-def _redis() -> redis.Redis:
-    # A new client after fork: prefork children must not share sockets.
-    global _client
-    with _lock:
-        if _client is None or _client[0] != os.getpid():
-            client = redis.Redis.from_url(
-                settings.REDIS_URL,
-                socket_timeout=SOCKET_TIMEOUT_SECONDS,
-                socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
-                decode_responses=True,
-            )
-            _client = (os.getpid(), client)
-        return _client[1]
 
 
 def _key() -> str:
@@ -46,12 +26,12 @@ def _key() -> str:
 def outcome_count(outcome: Outcome) -> None:
     """Add one; a Redis fault loses the count, never the push."""
     try:
-        _redis().hincrby(_key(), outcome.value, 1)
+        redis_client().hincrby(_key(), outcome.value, 1)
     except redis.RedisError:
         pass
 
 
 def outcome_totals() -> dict[str, int]:
     """Every outcome's total, 0 for one never seen (a series exists from the start)."""
-    raw = _redis().hgetall(_key())
+    raw = redis_client().hgetall(_key())
     return {outcome.value: int(raw.get(outcome.value, 0)) for outcome in Outcome}  # type: ignore[union-attr]

@@ -108,8 +108,7 @@ def test_queue_depth_counts_waiting_messages(settings):
     assert after - before == 2
 
 
-def test_no_worker_is_red_and_a_dead_redis_is_red_without_waiting_for_a_ping(settings, monkeypatch):
-    monkeypatch.setattr("ops.store._client", None)
+def test_no_worker_is_red_and_a_dead_redis_is_red_without_waiting_for_a_ping(settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
     report = health_report()
     assert report["components"]["redis"]["status"] == "red"
@@ -122,7 +121,6 @@ def test_no_worker_is_red_and_a_dead_redis_is_red_without_waiting_for_a_ping(set
     assert report["components"]["database"]["status"] == "green"
     assert report["status"] == "red"
     assert liveness() is False
-    monkeypatch.setattr("ops.store._client", None)
 
 
 def test_liveness_is_true_when_database_and_redis_answer():
