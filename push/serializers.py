@@ -10,11 +10,12 @@ from rest_framework import serializers
 
 from core.serializers import StrictSerializer
 from push.models import ENDPOINT_MAX_LENGTH, PushSubscription
+from push.transport import LOOPBACK_HOSTS
 from push.vapid import b64url_decode
 
 P256DH_BYTES = 65  # an uncompressed P-256 point (RFC 8291 §3.1)
 AUTH_BYTES = 16  # the authentication secret (RFC 8291 §3.2)
-_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
 _B64URL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -38,10 +39,10 @@ def endpoint_check(url: str) -> str:
     on a user's say-so. Plain http to the loopback host only where
     PUSH_ALLOW_HTTP_LOOPBACK is on (the tests' local push service; DEBUG)."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    host = (parts.hostname or "").rstrip(".").lower()  # "localhost." is localhost
     if parts.username or parts.password or parts.fragment:
         raise serializers.ValidationError("The endpoint must not carry credentials or a fragment.")
-    if settings.PUSH_ALLOW_HTTP_LOOPBACK and host in _LOOPBACK_HOSTS and parts.scheme in ("http", "https"):
+    if settings.PUSH_ALLOW_HTTP_LOOPBACK and host in LOOPBACK_HOSTS and parts.scheme in ("http", "https"):
         return url
     if parts.scheme != "https":
         raise serializers.ValidationError("The endpoint must be an https URL.")

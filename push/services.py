@@ -32,6 +32,7 @@ from pywebpush import WebPushException, webpush
 from push import vapid
 from push.counters import Outcome, outcome_count
 from push.models import PushPreference, PushSubscription
+from push.transport import EndpointRefused, PushSession
 from realtime.models import Event
 from realtime.schemas import (
     NOTIFICATION,
@@ -81,11 +82,13 @@ def subscription_save(
         keep = settings.PUSH_MAX_SUBSCRIPTIONS_PER_USER
         extra = list(
             PushSubscription.objects.filter(user_id=user_id)
+            .exclude(pk=subscription.pk)
             .order_by("-id")
-            .values_list("id", flat=True)[keep:]
+            .values_list("id", flat=True)[keep - 1 :]
         )
         if extra:
-            PushSubscription.objects.filter(id__in=extra).delete()
+            # Never the one just saved: a re-saved endpoint keeps its old, low id.
+            PushSubscription.objects.filter(id__in=extra).exclude(pk=subscription.pk).delete()
     return subscription, created
 
 
@@ -257,7 +260,14 @@ def push_deliver(*, subscription_id: int, payload: dict[str, Any]) -> Outcome:
             ttl=settings.PUSH_TTL_SECONDS,
             timeout=settings.PUSH_TIMEOUT_SECONDS,
             headers={"Urgency": "normal"},
+            requests_session=PushSession(),
         )
+    except EndpointRefused as exc:
+        # Not a push service: deleted, as a gone one is, and never tried again.
+        PushSubscription.objects.filter(pk=subscription.pk).delete()
+        outcome_count(Outcome.FAILED)
+        logger.warning("push subscription %s deleted: %s", subscription.pk, exc)
+        return Outcome.FAILED
     except WebPushException as exc:
         status = exc.response.status_code if exc.response is not None else None
         if status in (404, 410):
