@@ -10,6 +10,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from tests.children import wait_for
@@ -177,3 +179,26 @@ def test_a_push_is_shown_only_when_no_live_page_shows_the_event(stack, profile_p
             "url": "/trades/7/",
         }
     ]
+
+
+def test_logging_out_clears_the_saved_values_and_still_logs_out(stack, profile_page):
+    """The logout form first drops this device's push subscription and the
+    saved values (the next user of the device sees neither), then posts."""
+    user = UserFactory()
+    wallet_deposit(user=user, amount=Decimal("50.00"), currency="USD", idempotency_key=f"e2e-{uuid.uuid4()}")
+    page = profile_page
+    login_session(page, stack, user)
+    page.goto(f"{stack.url}/")
+    page.evaluate("navigator.serviceWorker.ready")
+    page.reload()
+    wait_for(lambda: page.evaluate(SAVED % "/__tv/last/balances"), timeout=20, what="saved balances")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{stack.url}{reverse(settings.LOGOUT_REDIRECT_URL)}", timeout=10_000)
+    # Headless Chromium has no push service, so there was no subscription to
+    # drop; the form still went through, after the worker forgot the values.
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => r.pushManager.getSubscription())") is None
+    assert wait_for(
+        lambda: page.evaluate(SAVED % "/__tv/last/balances") is None,
+        timeout=10,
+        what="the saved balances to be gone",
+    )

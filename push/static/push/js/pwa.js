@@ -18,9 +18,24 @@ if ("serviceWorker" in navigator) {
   });
   const logout = document.querySelector("form.logout-form");
   if (logout) {
-    logout.addEventListener("submit", () => {
+    logout.addEventListener("submit", (event) => {
       const worker = navigator.serviceWorker.controller;
       if (worker) worker.postMessage({ type: "tv-clear-data" });
+      // This device stops receiving the user's pushes: whoever uses it next
+      // must not see them. The push service then answers 410 to the next
+      // send, which deletes the stored subscription. At most 1.5 s, then log
+      // out whatever happened.
+      if (logout.dataset.unsubscribed) return;
+      event.preventDefault();
+      const unsubscribed = navigator.serviceWorker.ready
+        .then((registration) => registration.pushManager.getSubscription())
+        .then((subscription) => (subscription ? subscription.unsubscribe() : false))
+        .catch(() => false);
+      const timeout = new Promise((resolve) => setTimeout(resolve, 1500));
+      Promise.race([unsubscribed, timeout]).then(() => {
+        logout.dataset.unsubscribed = "1";
+        logout.requestSubmit();
+      });
     });
   }
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {
