@@ -338,3 +338,18 @@ async def test_a_backlogged_connection_drops_its_queue_and_catches_up_from_the_l
     assert [(f["seq"], f["data"]["title"]) for f in frames] == [(1, "a"), (2, "b"), (3, "c")]
     assert await comm.receive_nothing(timeout=0.5)
     await comm.disconnect()
+
+
+async def test_a_failing_missed_event_check_does_not_stop_the_heartbeat(user, settings, monkeypatch):
+    from realtime.consumers import StreamConsumer
+
+    async def broken(self):
+        raise RuntimeError("database restarting")
+
+    monkeypatch.setattr(StreamConsumer, "_missed_check", broken)
+    settings.WS_HEARTBEAT_SECONDS = 1
+    comm, _ = await open_with_ticket(user)
+    await comm.send_json_to({"type": "ping"})
+    frames = [await comm.receive_json_from(timeout=3) for _ in range(3)]
+    assert sorted(f["type"] for f in frames) == ["heartbeat", "heartbeat", "pong"]
+    await comm.disconnect()
