@@ -250,13 +250,39 @@ def redis_command(port: int, command: bytes) -> bytes:
         return b""
 
 
+def redis_dir(port: int) -> str:
+    """The data directory of the server on `port` (CONFIG GET dir), or ""."""
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(b"CONFIG GET dir\r\n")
+            reply = sock.recv(4096).decode(errors="replace").split("\r\n")
+    except OSError:
+        return ""
+    # *2 / $3 / dir / $N / <path>
+    return reply[4] if len(reply) > 4 and reply[0] == "*2" else ""
+
+
 def redis_alive(port: int) -> bool:
     return redis_command(port, b"PING").startswith(b"+PONG")
 
 
 def start_redis() -> str:
     say(f"Starting embedded Redis (Valkey) on 127.0.0.1:{EMBEDDED_REDIS_PORT} (data in .data/valkey)")
-    if not redis_alive(EMBEDDED_REDIS_PORT):
+    if redis_alive(EMBEDDED_REDIS_PORT):
+        # Ours, left by a run that did not stop it: reuse it. Another
+        # checkout's: never share it (its tests clear it; stopping it would
+        # end that run).
+        served = redis_dir(EMBEDDED_REDIS_PORT)
+        if served != str(REDIS_DATA):
+            raise StepFailed(
+                "embedded Redis",
+                "set EMBEDDED_REDIS_PORT to a free port, or REDIS_URL to a Redis you run",
+                f"port {EMBEDDED_REDIS_PORT} is served by another checkout's server "
+                f"(data in {served or 'an unknown folder'})",
+            )
+    else:
         with step("embedded Redis", f"check that {DATA} is writable"):
             REDIS_DATA.mkdir(parents=True, exist_ok=True)
         run_step(
@@ -316,17 +342,19 @@ def stop_embedded(env: dict[str, str]) -> None:
 @contextmanager
 def services() -> Iterator[dict[str, str]]:
     env = dict(os.environ)
-    if not env.get("DATABASE_URL"):
-        env["DATABASE_URL"] = start_postgres()
-        env["_TV_EMBEDDED_PG"] = "1"
-    else:
-        say("Using DATABASE_URL from the environment")
-    if not env.get("REDIS_URL"):
-        env["REDIS_URL"] = start_redis()
-        env["_TV_EMBEDDED_REDIS"] = "1"
-    else:
-        say("Using REDIS_URL from the environment")
     try:
+        # Each flag is set before its server starts: a start that fails half
+        # way is still stopped below, and nothing is left running.
+        if not env.get("DATABASE_URL"):
+            env["_TV_EMBEDDED_PG"] = "1"
+            env["DATABASE_URL"] = start_postgres()
+        else:
+            say("Using DATABASE_URL from the environment")
+        if not env.get("REDIS_URL"):
+            env["_TV_EMBEDDED_REDIS"] = "1"
+            env["REDIS_URL"] = start_redis()
+        else:
+            say("Using REDIS_URL from the environment")
         yield env
     finally:
         stop_embedded(env)
@@ -423,20 +451,28 @@ def run_pytest(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     )
     assert proc.stdout is not None
     summary, partial = "", b""
-    try:
-        # Chunks, not lines: pytest -q's dots stay live before their newline.
-        while chunk := os.read(proc.stdout.fileno(), 65536):
-            sys.stdout.buffer.write(chunk)
-            sys.stdout.flush()
-            *lines, partial = (partial + chunk).split(b"\n")
-            for raw in lines:
-                line = strip_ansi(raw.decode(errors="replace")).strip("= \r")
-                if PYTEST_SUMMARY.match(line):
-                    summary = line
-        line = strip_ansi(partial.decode(errors="replace")).strip("= \r")
-        summary = line if PYTEST_SUMMARY.match(line) else summary
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
+    while True:
+        try:
+            # Chunks, not lines: pytest -q's dots stay live before their newline.
+            chunk = os.read(proc.stdout.fileno(), 65536)
+        except KeyboardInterrupt:
+            # From a terminal, pytest (in our process group) got Ctrl-C too; a
+            # second one would cut its teardown short. Then keep reading: a
+            # full pipe would block pytest's last report and this wait.
+            if not sys.stdin.isatty():
+                proc.send_signal(signal.SIGINT)
+            continue
+        if not chunk:
+            break
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+        *lines, partial = (partial + chunk).split(b"\n")
+        for raw in lines:
+            line = strip_ansi(raw.decode(errors="replace")).strip("= \r")
+            if PYTEST_SUMMARY.match(line):
+                summary = line
+    line = strip_ansi(partial.decode(errors="replace")).strip("= \r")
+    summary = line if PYTEST_SUMMARY.match(line) else summary
     return proc.wait(), summary
 
 

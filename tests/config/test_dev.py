@@ -156,3 +156,40 @@ def test_test_command_reports_pytests_summary_and_exit_code(dev, tmp_path, capsy
 
 def test_minutes_reads_as_minutes_and_seconds(dev):
     assert (dev.minutes(0.4), dev.minutes(59.6), dev.minutes(754)) == ("0 m 00 s", "1 m 00 s", "12 m 34 s")
+
+
+@pytest.fixture
+def foreign_redis(tmp_path):
+    """A Redis-compatible server of 'another checkout' on a free port."""
+    from tests import children
+
+    port = children.free_port()
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    proc = children.spawn(
+        [
+            *(children.redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", ""),
+            *("--appendonly", "no", "--dir", str(folder)),
+        ],
+        name="foreign redis",
+        log=tmp_path / "redis.log",
+    )
+    children.wait_for(lambda: children.listening(port), timeout=10, what="the server")
+    yield port, folder
+    children.stop(proc)
+
+
+def test_embedded_redis_never_takes_over_another_checkouts_server(dev, monkeypatch, foreign_redis):
+    port, folder = foreign_redis
+    monkeypatch.setattr(dev, "EMBEDDED_REDIS_PORT", port)
+    with pytest.raises(dev.StepFailed) as failure:
+        dev.start_redis()
+    assert f"port {port} is served by another checkout's server (data in {folder})" in failure.value.detail
+    assert "EMBEDDED_REDIS_PORT" in failure.value.hint
+
+
+def test_embedded_redis_reuses_its_own_leftover_server(dev, monkeypatch, foreign_redis):
+    port, folder = foreign_redis
+    monkeypatch.setattr(dev, "EMBEDDED_REDIS_PORT", port)
+    monkeypatch.setattr(dev, "REDIS_DATA", folder)  # the leftover serves this checkout's folder
+    assert dev.start_redis() == f"redis://127.0.0.1:{port}/0"
