@@ -35,8 +35,10 @@ from config.env import with_database
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_MARK = "TV_TEST_RUN"
-# Inherited by every process this run starts, however it is started.
-os.environ.setdefault(RUN_MARK, uuid.uuid4().hex)
+# Inherited by every process this run starts, however it is started. Always a
+# new one: a pytest started by a test must not take its parent run's mark (its
+# guard would then kill the parent's servers).
+os.environ[RUN_MARK] = uuid.uuid4().hex
 
 T = TypeVar("T")
 
