@@ -19,9 +19,34 @@ MOVED = ["instrument", "bar", "hourbar", "pricetick"]
 def content_types_to(old, new):
     def move(apps, schema_editor):
         ContentType = apps.get_model("contenttypes", "ContentType")
+        Permission = apps.get_model("auth", "Permission")
+        LogEntry = apps.get_model("admin", "LogEntry")
         for model in MOVED:
-            if not ContentType.objects.filter(app_label=new, model=model).exists():
-                ContentType.objects.filter(app_label=old, model=model).update(app_label=new)
+            stale = ContentType.objects.filter(app_label=old, model=model).first()
+            if stale is None:
+                continue
+            target = ContentType.objects.filter(app_label=new, model=model).first()
+            if target is None:
+                stale.app_label = new
+                stale.save(update_fields=["app_label"])
+                continue
+            # Both exist (`migrate market` ran on its own first, or a migration
+            # down and up again): what was granted or logged on the old one
+            # moves to the new one, where a user already holds the same
+            # permission under the new type it is simply dropped.
+            for permission in Permission.objects.filter(content_type=stale):
+                twin = Permission.objects.filter(content_type=target, codename=permission.codename).first()
+                if twin is None:
+                    permission.content_type = target
+                    permission.save(update_fields=["content_type"])
+                else:
+                    for user in permission.user_set.all():
+                        user.user_permissions.add(twin)
+                    for group in permission.group_set.all():
+                        group.permissions.add(twin)
+                    permission.delete()
+            LogEntry.objects.filter(content_type=stale).update(content_type=target)
+            stale.delete()
 
     return move
 
@@ -30,6 +55,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("contenttypes", "0002_remove_content_type_name"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("admin", "0003_logentry_add_action_flag_choices"),
         ("market", "0001_initial"),
         ("trading", "0005_trade_expiry_index"),
     ]
