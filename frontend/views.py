@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse_lazy
 from django.views.generic import FormView, TemplateView
@@ -83,8 +84,9 @@ class NotificationSettingsView(LoginRequiredMixin, FormView):
     def form_valid(self, form: NotificationSettingsWithPushForm) -> HttpResponse:
         data = dict(form.cleaned_data)
         push = {name.removeprefix("push_"): data.pop(name) for name in PUSH_FIELDS}
-        notification_preference_update(user_id=self._user_id(), **data)
-        push_preference_update(user_id=self._user_id(), **push)
+        with transaction.atomic():  # one form, one save: both switches or neither
+            notification_preference_update(user_id=self._user_id(), **data)
+            push_preference_update(user_id=self._user_id(), **push)
         messages.success(self.request, "Notification settings saved.")
         return super().form_valid(form)
 
