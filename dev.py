@@ -268,7 +268,10 @@ def redis_alive(port: int) -> bool:
     return redis_command(port, b"PING").startswith(b"+PONG")
 
 
-def start_redis() -> str:
+def start_redis(env: dict[str, str] | None = None) -> str:
+    """Start (or reuse this checkout's) embedded Redis; return its REDIS_URL.
+    Marks `env` as owning it only once the port is known to be ours, so a
+    refusal never leads to stopping another checkout's server."""
     say(f"Starting embedded Redis (Valkey) on 127.0.0.1:{EMBEDDED_REDIS_PORT} (data in .data/valkey)")
     if redis_alive(EMBEDDED_REDIS_PORT):
         # Ours, left by a run that did not stop it: reuse it. Another
@@ -282,7 +285,11 @@ def start_redis() -> str:
                 f"port {EMBEDDED_REDIS_PORT} is served by another checkout's server "
                 f"(data in {served or 'an unknown folder'})",
             )
+        if env is not None:
+            env["_TV_EMBEDDED_REDIS"] = "1"
     else:
+        if env is not None:
+            env["_TV_EMBEDDED_REDIS"] = "1"  # before it starts: a failed start is still stopped
         with step("embedded Redis", f"check that {DATA} is writable"):
             REDIS_DATA.mkdir(parents=True, exist_ok=True)
         run_step(
@@ -343,16 +350,16 @@ def stop_embedded(env: dict[str, str]) -> None:
 def services() -> Iterator[dict[str, str]]:
     env = dict(os.environ)
     try:
-        # Each flag is set before its server starts: a start that fails half
-        # way is still stopped below, and nothing is left running.
+        # Each flag is set before its server starts (start_redis sets its own,
+        # once the port is known to be this checkout's): a start that fails
+        # half way is still stopped below, and nothing is left running.
         if not env.get("DATABASE_URL"):
             env["_TV_EMBEDDED_PG"] = "1"
             env["DATABASE_URL"] = start_postgres()
         else:
             say("Using DATABASE_URL from the environment")
         if not env.get("REDIS_URL"):
-            env["_TV_EMBEDDED_REDIS"] = "1"
-            env["REDIS_URL"] = start_redis()
+            env["REDIS_URL"] = start_redis(env)
         else:
             say("Using REDIS_URL from the environment")
         yield env

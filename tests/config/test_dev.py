@@ -193,3 +193,16 @@ def test_embedded_redis_reuses_its_own_leftover_server(dev, monkeypatch, foreign
     monkeypatch.setattr(dev, "EMBEDDED_REDIS_PORT", port)
     monkeypatch.setattr(dev, "REDIS_DATA", folder)  # the leftover serves this checkout's folder
     assert dev.start_redis() == f"redis://127.0.0.1:{port}/0"
+
+
+def test_a_refused_redis_port_is_never_shut_down_by_this_run(dev, monkeypatch, foreign_redis, capsys):
+    """The whole `services()` path: the refusal ends the run, and the other
+    checkout's server is still answering afterwards."""
+    port, _ = foreign_redis
+    monkeypatch.setattr(dev, "EMBEDDED_REDIS_PORT", port)
+    monkeypatch.setattr(dev, "ensure_venv", lambda: None)
+    monkeypatch.setenv("DATABASE_URL", "postgres://unused")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert dev.main(["test"]) == 1
+    assert "another checkout's server" in capsys.readouterr().err
+    assert dev.redis_alive(port)
