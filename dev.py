@@ -348,7 +348,9 @@ def stop_embedded(env: dict[str, str]) -> None:
 
 @contextmanager
 def services() -> Iterator[dict[str, str]]:
-    env = dict(os.environ)
+    # The flags say what this run started; a dev.py started from inside
+    # another one's environment must never stop the other's servers.
+    env = {k: v for k, v in os.environ.items() if k not in {"_TV_EMBEDDED_PG", "_TV_EMBEDDED_REDIS"}}
     try:
         # Each flag is set before its server starts (start_redis sets its own,
         # once the port is known to be this checkout's): a start that fails

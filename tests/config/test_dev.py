@@ -196,13 +196,19 @@ def test_embedded_redis_reuses_its_own_leftover_server(dev, monkeypatch, foreign
 
 
 def test_a_refused_redis_port_is_never_shut_down_by_this_run(dev, monkeypatch, foreign_redis, capsys):
-    """The whole `services()` path: the refusal ends the run, and the other
-    checkout's server is still answering afterwards."""
+    """The whole `services()` path: the refusal ends the run, nothing is
+    stopped (not the other checkout's server, nor an outer run's servers
+    whose flags are in the environment), and the server still answers."""
     port, _ = foreign_redis
     monkeypatch.setattr(dev, "EMBEDDED_REDIS_PORT", port)
     monkeypatch.setattr(dev, "ensure_venv", lambda: None)
     monkeypatch.setenv("DATABASE_URL", "postgres://unused")
     monkeypatch.delenv("REDIS_URL", raising=False)
+    # As inside an outer ./dev.py test: its flags name its servers, not ours.
+    monkeypatch.setenv("_TV_EMBEDDED_PG", "1")
+    monkeypatch.setenv("_TV_EMBEDDED_REDIS", "1")
     assert dev.main(["test"]) == 1
-    assert "another checkout's server" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "another checkout's server" in err
+    assert "Stopping" not in err
     assert dev.redis_alive(port)
