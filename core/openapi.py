@@ -18,7 +18,7 @@ them. `ApiSchema` adds them to each operation from what the view declares:
 - 409: a write on an existing object whose state forbids it (closing a
   settled trade, approving a decided withdrawal);
 - 422: an operation taking an `Idempotency-Key`: the key was used before
-  with other parameters;
+  with other parameters, or the wallet cannot pay (`insufficient_funds`);
 - 429: a throttled view.
 
 `StrictSerializerExtension` documents the strict input serializers
@@ -50,7 +50,9 @@ _WHY = {
     "403": "Not allowed for this user.",
     "404": "No such object (or it is another user's).",
     "409": "The object's state forbids it.",
-    "422": "The idempotency key was used with other parameters.",
+    "422": (
+        "The idempotency key was used with other parameters, or the wallet cannot pay (`insufficient_funds`)."
+    ),
     "429": "Throttled: retry after the `Retry-After` header's seconds.",
 }
 

@@ -27,9 +27,13 @@ class UnknownCurrency(DomainError):
 
 
 class InsufficientFunds(DomainError):
-    """The posting would take a user account below zero; nothing was written."""
+    """The posting would take a user account below zero; nothing was written.
+
+    422: the request is well formed, the wallet cannot pay it (a trade, a
+    withdrawal, a plan); the same request may succeed after a deposit."""
 
     code = "insufficient_funds"
+    http_status = 422
 
 
 class DepositLimitExceeded(DomainError):

@@ -90,6 +90,7 @@ class TransactionKind(models.TextChoices):
     ADJUSTMENT = "adjustment", "Staff adjustment"
     RESERVE = "reserve", "Reserve"
     RELEASE = "release", "Release"
+    FEE = "fee", "Fee charged"
     SETTLE = "settle", "Settle"
     TRANSFER = "transfer", "Transfer"
 

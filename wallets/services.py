@@ -326,6 +326,25 @@ def wallet_release(
 
 
 @retry_on_conflict
+def wallet_fee_charge(
+    *, user: AbstractBaseUser, fee: Decimal, currency: str, reference: str, idempotency_key: str
+) -> LedgerTransaction:
+    """Charge a fee out of money already held for it (reserved → fees), e.g.
+    the opening fee of a trade whose stake + fee were held at its request."""
+    _check_amount(fee, currency=currency, field="fee")
+    return _post(
+        user_id=user.pk,
+        kind=TransactionKind.FEE,
+        currency=currency,
+        amount=fee,
+        legs=[Leg(user.pk, RESERVED, -fee), Leg(None, FEES, fee)],
+        reference=_check_reference(reference),
+        idempotency_key=key_check(idempotency_key),
+        fingerprint=fingerprint(fee=fee, currency=currency, reference=reference),
+    )
+
+
+@retry_on_conflict
 def wallet_settle(
     *,
     user: AbstractBaseUser,

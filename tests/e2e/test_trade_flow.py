@@ -16,9 +16,12 @@ from playwright.sync_api import expect
 from realtime.models import Event
 from tests.e2e.conftest import login_session, shot
 from tests.factories import UserFactory
+from tests.trading.trades_support import balance
 from trading.tasks import process_completed_trades
 from trading.trades.models import Trade
 from wallets.services import wallet_deposit
+
+D = Decimal
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -222,24 +225,38 @@ def test_settlement_shows_a_toast_and_the_new_balance(stack, feed, worker, page_
     expect(page.locator("#trade-rows tr.empty")).to_have_text("No trades match.")
 
 
-def test_refused_trade_shows_the_reason_in_plain_words(stack, feed, page_factory, request):
-    user = UserFactory()  # nothing deposited
+def test_refused_trade_shows_the_reason_in_plain_words(stack, feed, page_factory, request, monkeypatch):
+    user = funded_user("40.00")
     page = page_factory()
     login_session(page, stack, user)
+    # More than the wallet holds: refused at once, beside the stake, nothing written.
     submit_trade(page, stack, stake="50.00")
+    assert page.url == f"{stack.url}/trade/new/"
+    stake_field = page.locator(".field", has=page.locator('input[name="stake"]'))
+    expect(stake_field.locator(".form-error")).to_have_text(
+        "Not enough available balance: the stake 50.00 and its opening fee 0.05 need 50.05 USD."
+    )
+    assert not Trade.objects.filter(user=user).exists()
+
+    # A refusal when it opens: this worker allows no open trade.
+    submit_trade(page, stack, stake="30.00")
     section = status_section(page)
     expect(section).to_have_attribute("data-status", "queued")
+    expect(page.get_by_test_id("held")).to_have_text(" · 30.03 USD held (stake + fee) until it opens")
     expect(page.get_by_test_id("status-mode")).to_have_attribute("data-mode", "socket")
     # The worker starts once the page is live, so the refusal arrives as a
     # live event (a refusal before the page loads is rendered, not toasted).
+    monkeypatch.setenv("MAX_OPEN_TRADES", "0")
     request.getfixturevalue("worker")
     expect(section).to_have_attribute("data-status", "rejected", timeout=30_000)
     expect(page.locator('.step[data-step="opening"]')).to_have_attribute("data-state", "error")
-    expect(page.get_by_test_id("reason")).to_have_text("Not enough available balance for stake and fee.")
+    expect(page.get_by_test_id("reason")).to_have_text("At most 0 open trades at a time.")
     expect(page.locator(".toast", has_text="Trade refused")).to_have_count(1)
     shot(page, "status-refused")
     trade = Trade.objects.get(user=user)
-    assert (trade.status, trade.failure_code) == ("rejected", "insufficient_funds")
+    assert (trade.status, trade.failure_code) == ("rejected", "max_open_trades")
+    expect(page.get_by_test_id("held")).to_be_hidden()
+    assert balance(user) == (D("40.00"), D("0.00"))  # the hold went back
 
 
 def test_form_errors_show_beside_their_field(stack, page_factory):

@@ -4,11 +4,13 @@ trade, that its money, its state and its events agree.
 - ledger: every cached balance equals the sum of its entries, no user
   account below zero, all entries of a currency sum to zero
   (`tests.trading.trades_support.assert_ledger_invariants`);
-- per trade: the stake it holds in `reserved` (entries referencing
-  `trade:<id>`) is the stake while open and zero otherwise (never "open and
-  failed"; plan trades are funded from their plan's reserve instead); its
-  ledger transactions are exactly those its final state implies, each once
-  (reserve on open, settle on settlement, and a plan trade's moves out of
+- per trade: what it holds in `reserved` (entries referencing `trade:<id>`)
+  is stake + opening fee while queued, the stake while open and zero once
+  final (never "open and failed"; plan trades are funded from their plan's
+  reserve instead); its ledger transactions are exactly those its final
+  state implies, each once (the hold at its request; the opening fee
+  charged out of it on open, or the hold given back when it never opened;
+  settle on settlement; a plan trade's reserve at open and its moves out of
   and back into its plan's reserve);
 - the whole stored event stream (`assert_event_stream`): each user's seqs
   are 1..N without a gap or a repeat, N being the user's counter; each
@@ -42,8 +44,10 @@ from rest_framework.test import APIClient
 
 from realtime.models import Event, EventCounter
 from tests.trading.trades_support import assert_ledger_invariants
+from trading.pnl import trade_fee
 from trading.trades.models import Trade, TradeStatus
 from wallets.models import Entry, LedgerTransaction
+from wallets.money import currency_scale
 
 __all__ = [
     "assert_event_stream",
@@ -142,16 +146,28 @@ def assert_events_resumable() -> None:
 
 def _postings(trade: Trade) -> list[tuple[str, str]]:
     """The ledger transactions a trade in its final state has made, each once:
-    (kind, idempotency key). A plan trade first takes its stake out of the
-    plan's reserve (`plan-fund`) and, when settled, puts what came back into it
-    (`plan-return`, when anything came back)."""
+    (kind, idempotency key). A requested trade holds stake + opening fee
+    (`hold`); opening charges the fee out of the hold (`fee`, when there is
+    one), a trade that never opens gets the hold back (`unhold`). A plan
+    trade first takes its stake out of the plan's reserve (`plan-fund`),
+    reserves it at open (`open`) and, when settled, puts what came back into
+    its plan (`plan-return`, when anything came back)."""
     ref = f"trade:{trade.pk}"
     postings: list[tuple[str, str]] = []
-    if trade.status not in (TradeStatus.OPEN, TradeStatus.SETTLED):
-        return postings  # a refusal or a failure rolled back whatever it had posted
-    if trade.plan_id is not None:
+    opened = trade.status in (TradeStatus.OPEN, TradeStatus.SETTLED)
+    if trade.plan_id is None:
+        postings.append(("reserve", f"{ref}:hold"))
+        if not opened:
+            if trade.status != TradeStatus.QUEUED:
+                postings.append(("release", f"{ref}:unhold"))
+            return postings
+        if _opening_fee(trade):
+            postings.append(("fee", f"{ref}:fee"))
+    elif not opened:
+        return postings  # a plan trade's refusal rolled back whatever it had posted
+    else:
         postings.append(("release", f"{ref}:plan-fund"))
-    postings.append(("reserve", f"{ref}:open"))
+        postings.append(("reserve", f"{ref}:open"))
     if trade.status == TradeStatus.SETTLED:
         postings.append(("settle", f"{ref}:settle"))
         # What came back, stake + P&L - closing fee, is positive unless the loss took the
@@ -161,8 +177,14 @@ def _postings(trade: Trade) -> list[tuple[str, str]]:
     return postings
 
 
+def _opening_fee(trade: Trade) -> Decimal:
+    return trade_fee(
+        stake=trade.stake, fee_bps=trade.instrument.fee_bps, money_scale=currency_scale(trade.currency)
+    )
+
+
 def assert_trades_consistent(*, expected_count: int | None = None) -> list[Trade]:
-    trades = list(Trade.objects.order_by("pk"))
+    trades = list(Trade.objects.select_related("instrument").order_by("pk"))
     if expected_count is not None:
         assert len(trades) == expected_count, f"{len(trades)} trades, expected {expected_count}"
     keys = Counter((t.user_id, t.idempotency_key) for t in trades)
@@ -181,7 +203,12 @@ def assert_trades_consistent(*, expected_count: int | None = None) -> list[Trade
         assert Counter(postings) == Counter(_postings(trade)), (trade.pk, trade.status, postings)
         if trade.plan_id is None:
             # A plan trade is funded from its plan's reserve, not from available.
-            assert held == (trade.stake if trade.status == TradeStatus.OPEN else 0), (trade.pk, held)
+            expected = {
+                TradeStatus.QUEUED: trade.stake + _opening_fee(trade),
+                TradeStatus.OPEN: trade.stake,
+            }.get(trade.status, Decimal(0))
+            position = trade.stake if trade.status == TradeStatus.OPEN else 0
+            assert held == expected == trade.held + position, (trade.pk, trade.status, held)
     assert_event_stream(trades)
     assert_events_resumable()
     return trades

@@ -58,9 +58,9 @@ def test_connection_killed_mid_transaction_opens_the_trade_once(processes, strea
         cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
         assert cursor.fetchone()[0] is True
 
-    # Rolled back with the connection: still queued, nothing reserved.
+    # Rolled back with the connection: still queued, holding only the request's hold.
     assert Trade.objects.get(pk=trade.pk).status == TradeStatus.QUEUED
-    assert balance(user) == (D("1000.00"), D("0.00"))
+    assert balance(user) == (D("899.90"), D("100.10"))
 
     quote(inst, "100.00")
     done = wait_for(

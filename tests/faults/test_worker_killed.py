@@ -14,10 +14,11 @@ Initiation: 40 trades of 4 users are requested; once 3 are open, the fault
 point `trade_open.reserved` (trading/faults.py, as
 tests/integration/test_trade_worker.py uses it) is armed to sleep, so the
 next `initiate_manual_trade` stops inside `trade_open`'s transaction after
-the stake was reserved and before the trade row is saved. The test waits
-until it is there (the point was hit and that trade's row is locked by
-another session) and SIGKILLs the worker. The transaction never commits:
-that trade is still queued, nothing of it reserved. A fresh worker gets the
+the opening fee was charged out of the request's hold and before the trade
+row is saved. The test waits until it is there (the point was hit and that
+trade's row is locked by another session) and SIGKILLs the worker. The
+transaction never commits: that trade is still queued, holding only what its
+request held. A fresh worker gets the
 unacknowledged messages back and opens every trade exactly once. Each user
 holds a WebSocket connection with the reference client through a real
 daphne the whole time (tests/faults/stream_clients.py), in both tests: each
@@ -162,7 +163,7 @@ def test_worker_killed_during_a_burst_of_initiations_opens_each_trade_once(proce
         return Trade.objects.filter(status=TradeStatus.OPEN).count() >= 3
 
     wait_for(some_open, timeout=90, what=f"some trades open\n{processes.log_tail()}")
-    # The next open stops inside its transaction, the stake reserved, the row not yet saved.
+    # The next open stops inside its transaction, the fee charged, the row not yet saved.
     fault_arm("trade_open.reserved", sleep_seconds=120)
     wait_for(lambda: fault_hits("trade_open.reserved") >= 1, timeout=60, what="the worker inside an open")
     (inside,) = wait_for(_queued_rows_locked, timeout=10, what="the opening trade's row locked")
@@ -170,10 +171,13 @@ def test_worker_killed_during_a_burst_of_initiations_opens_each_trade_once(proce
     processes.kill(first)
     fault_disarm("trade_open.reserved")
 
-    # The open that was killed never committed: the trade is queued and holds nothing.
+    # The open that was killed never committed: the trade is queued and holds
+    # only its request's hold (no fee charged).
     killed = Trade.objects.get(pk=inside)
     assert (killed.status, killed.attempts) == (TradeStatus.QUEUED, 0)
-    assert not LedgerTransaction.objects.filter(reference=f"trade:{inside}").exists()
+    assert list(
+        LedgerTransaction.objects.filter(reference=f"trade:{inside}").values_list("kind", "idempotency_key")
+    ) == [("reserve", f"trade:{inside}:hold")]
     assert Trade.objects.filter(status=TradeStatus.OPEN).count() == opened_before
     assert_ledger_invariants()
     assert_trades_consistent(expected_count=40)

@@ -180,9 +180,9 @@ def test_worker_killed_inside_the_open_transaction_opens_exactly_once(setup, wor
     trade = new_trade(user, inst)
     wait_for(lambda: fault_hits("trade_open.reserved") >= 1, what="the worker to reach the fault point")
     workers.kill(first, signal.SIGKILL)
-    # The killed transaction never committed: nothing was reserved.
+    # The killed transaction never committed: the fee was not charged, the request's hold stays.
     assert Trade.objects.get(pk=trade.pk).status == TradeStatus.QUEUED
-    assert balance(user) == (D("1000.00"), D("0.00"))
+    assert balance(user) == (D("899.90"), D("100.10"))
     fault_disarm("trade_open.reserved")
     quote(inst, "100.00")  # keep the price fresh for the redelivery
     # Let the unacknowledged message outlive its visibility timeout, so the

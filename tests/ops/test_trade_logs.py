@@ -65,19 +65,22 @@ def test_queued_opened_and_settled_by_the_owner(user, inst, logs):
     assert (settled.status, settled.close_reason, settled.pnl) == ("settled", "user", "100.00")
 
 
-def test_rejected_with_its_code(user, inst, logs):
-    quote(inst, "100.00")  # no money: the reservation is refused
+def test_rejected_with_its_code(user, inst, logs, settings):
+    settings.MAX_OPEN_TRADES = 0
+    fund(user, "5000.00")
+    quote(inst, "100.00")
     trade = _request(user, inst, "r")
     trade_open(trade_id=trade.pk)
     rejected = _lines(logs, trade.pk)[-1]
     assert rejected.getMessage() == (
-        f"trade {trade.pk} rejected: insufficient_funds (Not enough available balance for stake and fee.)"
+        f"trade {trade.pk} rejected: max_open_trades (At most 0 open trades at a time.)"
     )
-    assert (rejected.status, rejected.code, rejected.user_id) == ("rejected", "insufficient_funds", user.pk)
+    assert (rejected.status, rejected.code, rejected.user_id) == ("rejected", "max_open_trades", user.pk)
 
 
 def test_retrying_with_attempt_and_next_try_then_failed_with_reason(user, inst, logs, settings):
     settings.TRADE_MAX_RETRIES = 1
+    fund(user, "5000.00")
     trade = _request(user, inst, "f")
     before = timezone.now()
     assert trade_attempt_failed(trade_id=trade.pk, code="database_error", reason="server closed").retry
@@ -97,6 +100,7 @@ def test_retrying_with_attempt_and_next_try_then_failed_with_reason(user, inst, 
 
 
 def test_cancelled(user, inst, logs):
+    fund(user, "5000.00")
     trade = _request(user, inst, "c")
     trade_cancel(user=user, trade_id=trade.pk)
     cancelled = _lines(logs, trade.pk)[-1]

@@ -71,6 +71,7 @@ def test_form_without_csrf_is_refused(browser, inst):
 
 
 def test_form_creates_tracks_and_redirects_once_per_token(browser, user, inst):
+    fund(user, "1000.00")
     token, csrf = form_token(browser)
     response = submit(browser, token=token, csrf=csrf)
     assert response.status_code == 302 and response["Location"] == "/trade-status/"
@@ -82,6 +83,7 @@ def test_form_creates_tracks_and_redirects_once_per_token(browser, user, inst):
     page = browser.get("/trade-status/")
     assert page.status_code == 200
     assert b'data-status="queued"' in page.content
+    assert b"> \xc2\xb7 100.10 USD held (stake + fee) until it opens</span>" in page.content
 
 
 @pytest.mark.parametrize(
@@ -130,17 +132,34 @@ def test_status_endpoint_follows_the_trade_and_clears_at_the_end(browser, user, 
     assert balance(user) == (D("999.80"), D("0.00"))
 
 
-def test_rejection_reason_is_reported(browser, user, inst):
-    quote(inst, "100.00")  # no funds
+def test_a_stake_the_wallet_cannot_pay_is_refused_beside_the_stake(browser, user, inst):
+    fund(user, "100.00")
+    token, csrf = form_token(browser)
+    response = submit(browser, token=token, csrf=csrf, stake="100.00")  # + the 0.10 fee
+    assert response.status_code == 422
+    assert response.context["form"].errors["stake"] == [
+        "Not enough available balance: the stake 100.00 and its opening fee 0.10 need 100.10 USD."
+    ]
+    assert "Not enough available balance" in response.content.decode()
+    assert Trade.objects.count() == 0
+    assert balance(user) == (D("100.00"), D("0.00"))
+
+
+def test_rejection_reason_is_reported(browser, user, inst, settings):
+    settings.MAX_OPEN_TRADES = 0
+    fund(user, "1000.00")
+    quote(inst, "100.00")
     token, csrf = form_token(browser)
     submit(browser, token=token, csrf=csrf)
     trade_open(trade_id=Trade.objects.get().pk)
     status = browser.get("/api/check-trade-status/").json()
     assert status["status"] == TradeStatus.REJECTED
-    assert status["reason"]["code"] == "insufficient_funds"
+    assert status["reason"]["code"] == "max_open_trades"
+    assert balance(user) == (D("1000.00"), D("0.00"))
 
 
 def test_other_ids_and_other_users_get_404(browser, user, other_user, inst):
+    fund(user, "1000.00")
     token, csrf = form_token(browser)
     submit(browser, token=token, csrf=csrf)
     mine = Trade.objects.get()
@@ -156,6 +175,7 @@ def test_other_ids_and_other_users_get_404(browser, user, other_user, inst):
 def test_a_session_pointing_at_another_users_trade_is_404(browser, user, other_user, inst):
     from trading.trades.services import trade_request
 
+    fund(other_user, "100.00")
     theirs = trade_request(
         user=other_user, instrument="WEB-USD", side="buy", stake=D("10.00"), idempotency_key="t"
     ).trade

@@ -37,6 +37,7 @@ def test_sweeper_fails_stuck_trades_and_reenqueues_lost_ones(
 ):
     settings.QUEUED_TIMEOUT = 600
     settings.TRADE_SWEEP_AFTER_SECONDS = 120
+    fund(user, "100.00")
     now = timezone.now()
     stuck = queued(user, inst, "stuck")
     lost = queued(user, inst, "lost")
@@ -51,6 +52,8 @@ def test_sweeper_fails_stuck_trades_and_reenqueues_lost_ones(
     stuck.refresh_from_db()
     assert (stuck.status, stuck.failure_code) == (TradeStatus.FAILED, "queued_timeout")
     assert Event.objects.filter(user=user, event="trade.failed").count() == 1
+    # The failed trade's hold (10.00 + 0.01 fee) went back; the two others still hold theirs.
+    assert balance(user) == (D("100.00") - 2 * D("10.01"), 2 * D("10.01"))
     # Re-enqueued under its own task id: a duplicate delivery is a no-op.
     assert sent == [("trading.tasks.initiate_manual_trade", [lost.pk], lost.task_id)]
     assert Trade.objects.get(pk=fresh.pk).status == TradeStatus.QUEUED
@@ -60,6 +63,7 @@ def test_a_trade_waiting_for_its_retry_is_not_swept(
     user, inst, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     settings.TRADE_SWEEP_AFTER_SECONDS = 120
+    fund(user, "100.00")
     trade = queued(user, inst, "retrying")
     Trade.objects.filter(pk=trade.pk).update(
         created_at=timezone.now() - timedelta(seconds=300),
@@ -74,19 +78,24 @@ def test_a_trade_waiting_for_its_retry_is_not_swept(
 
 def test_cleanup_prunes_old_refused_trades_and_old_events(user, inst, settings):
     settings.TRADE_RETENTION_DAYS = 90
+    fund(user, "100.00")
     old = queued(user, inst, "old")
     Trade.objects.filter(pk=old.pk).update(
         status=TradeStatus.REJECTED,
+        held=0,
         failure_code="market_closed",
         updated_at=timezone.now() - timedelta(days=91),
     )
     recent = queued(user, inst, "recent")
-    Trade.objects.filter(pk=recent.pk).update(status=TradeStatus.REJECTED, failure_code="market_closed")
+    Trade.objects.filter(pk=recent.pk).update(
+        status=TradeStatus.REJECTED, held=0, failure_code="market_closed"
+    )
+    old_events = Event.objects.filter(user=user).count()  # the deposit's, and two per request
     Event.objects.filter(user=user).update(
         created_at=timezone.now() - settings.EVENT_RETENTION - timedelta(days=1)
     )
     result = cleanup_failed_trades()
-    assert result["pruned_trades"] == 1 and result["pruned_events"] == 2
+    assert result["pruned_trades"] == 1 and result["pruned_events"] == old_events == 5
     assert list(Trade.objects.values_list("pk", flat=True)) == [recent.pk]
 
 

@@ -36,6 +36,7 @@ def body(**over):
 
 @pytest.mark.django_db
 def test_create_answers_202_with_location_and_status_url(auth_client, user, inst):
+    fund(user, "1000.00")
     response = post(auth_client, body(), key="abc")
     assert response.status_code == 202
     data = response.json()
@@ -46,10 +47,32 @@ def test_create_answers_202_with_location_and_status_url(auth_client, user, inst
     detail = auth_client.get(data["status_url"])
     assert detail.status_code == 200
     assert detail.json()["id"] == data["id"]
+    assert (data["fee"], data["held"]) == ("0.10", "100.10")
 
 
 @pytest.mark.django_db
-def test_same_key_same_answer_other_params_422(auth_client, inst):
+def test_a_stake_the_wallet_cannot_pay_is_422_naming_stake_and_writes_nothing(auth_client, user, inst):
+    fund(user, "100.09")
+    events_before = Event.objects.count()
+    response = post(auth_client, body(), key="poor")
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "insufficient_funds",
+        "detail": "Not enough available balance: the stake 100.00 and its opening fee 0.10 need 100.10 USD.",
+        "stake": ["Not enough available balance: the stake 100.00 and its opening fee 0.10 need 100.10 USD."],
+    }
+    assert Trade.objects.count() == 0
+    assert Event.objects.count() == events_before
+    assert balance(user) == (D("100.09"), D("0.00"))
+    # The same key after a deposit: accepted (the refusal kept nothing under it).
+    fund(user, "0.01")
+    assert post(auth_client, body(), key="poor").status_code == 202
+    assert balance(user) == (D("0.00"), D("100.10"))
+
+
+@pytest.mark.django_db
+def test_same_key_same_answer_other_params_422(auth_client, user, inst):
+    fund(user, "1000.00")
     first = post(auth_client, body(), key="same")
     second = post(auth_client, body(), key="same")
     assert second.status_code == 202
@@ -144,6 +167,7 @@ def test_another_users_trade_is_404_everywhere(auth_client, other_user, inst):
 
 @pytest.mark.django_db
 def test_list_filters_and_cursor_pages(auth_client, user, inst):
+    fund(user, "1000.00")
     for i in range(3):
         post(auth_client, body(), key=f"l{i}")
     other = make_instrument("OTH-USD")
@@ -160,6 +184,7 @@ def test_list_filters_and_cursor_pages(auth_client, user, inst):
 @pytest.mark.django_db
 def test_staff_read_everything_and_filter_by_user(staff_user, user, other_user, inst):
     for u in (user, other_user):
+        fund(u, "1000.00")
         c = APIClient()
         c.force_authenticate(u)
         post(c, body(), key="s")
@@ -187,7 +212,8 @@ def test_cancel_and_close_endpoints(auth_client, user, inst):
 
 
 @pytest.mark.django_db
-def test_batch_answers_each_item(auth_client, inst):
+def test_batch_answers_each_item(auth_client, user, inst):
+    fund(user, "1000.00")
     items = [body(stake="10.00"), body(side="sell", stake="20.00")]
     response = post(auth_client, {"trades": items}, key="b", url=f"{URL}batch/")
     assert response.status_code == 200
@@ -201,6 +227,26 @@ def test_batch_answers_each_item(auth_client, inst):
     again = post(auth_client, {"trades": items}, key="b", url=f"{URL}batch/").json()["results"]
     assert [r["trade"]["id"] for r in again] == [r["trade"]["id"] for r in results]
     assert Trade.objects.count() == 2
+    assert balance(user) == (D("1000.00") - D("30.03"), D("30.03"))
+
+
+@pytest.mark.django_db
+def test_a_batch_the_wallet_cannot_pay_names_each_item_it_cannot_and_writes_nothing(auth_client, user, inst):
+    fund(user, "100.00")
+    events_before = Event.objects.count()
+    # 60.06 and 30.03 fit; 20.02 more does not, the 9.90 (+0.01) after it would.
+    items = [body(stake="60.00"), body(stake="30.00"), body(stake="20.00"), body(stake="9.90")]
+    response = post(auth_client, {"trades": items}, key="poor-batch", url=f"{URL}batch/")
+    assert response.status_code == 400
+    answer = response.json()
+    assert answer["code"] == "batch_refused"
+    assert [(i["index"], i["status"], i["errors"]["code"]) for i in answer["items"]] == [
+        (2, 422, "insufficient_funds")
+    ]
+    assert "stake" in answer["items"][0]["errors"]
+    assert Trade.objects.count() == 0
+    assert Event.objects.count() == events_before
+    assert balance(user) == (D("100.00"), D("0.00"))
 
 
 @pytest.mark.django_db
@@ -251,6 +297,7 @@ def test_batch_of_more_than_20_is_refused(auth_client, inst):
 @pytest.mark.django_db(transaction=True)
 def test_50_identical_parallel_requests_make_one_trade(inst):
     user = UserFactory()
+    fund(user, "1000.00")
     answers = []
     barrier = threading.Barrier(50)
 
@@ -274,6 +321,7 @@ def test_50_identical_parallel_requests_make_one_trade(inst):
     assert len({trade_id for _, trade_id in answers}) == 1
     assert Trade.objects.filter(user=user).count() == 1
     assert Event.objects.filter(user=user, event="trade.queued").count() == 1
+    assert balance(user) == (D("899.90"), D("100.10"))  # held once
 
 
 @pytest.mark.django_db

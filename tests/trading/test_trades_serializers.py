@@ -51,6 +51,7 @@ def test_trade_data_equals_the_serializer_in_every_state(user):
 @pytest.mark.parametrize("event", TRADE_EVENTS)
 def test_trade_events_round_trip_through_json(user, event):
     inst = make_instrument("SER-USD", price_scale=2)
+    fund(user, "100.00")
     trade = trade_request(
         user=user, instrument=inst.symbol, side="buy", stake=D("10.00"), idempotency_key="r"
     ).trade

@@ -20,6 +20,8 @@ from trading.trades.services import (
     trade_open,
     trade_request,
 )
+from wallets.errors import InsufficientFunds
+from wallets.models import LedgerTransaction
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -44,6 +46,7 @@ def events(user, name=None):
 
 
 def test_request_creates_a_queued_trade_with_its_event(user, inst):
+    fund(user, "5000.00")
     result = request(user, inst)
     trade = result.trade
     assert result.created is True
@@ -55,9 +58,52 @@ def test_request_creates_a_queued_trade_with_its_event(user, inst):
     assert event.data["id"] == trade.pk
     assert event.data["status"] == "queued"
     assert event.data["stake"] == "1000.00"
+    assert event.data["held"] == "1001.00"
+
+
+def test_request_holds_stake_and_opening_fee_and_opening_charges_the_fee(user, inst):
+    fund(user, "5000.00")
+    trade = request(user, inst).trade
+    assert (trade.fee, trade.held) == (D("1.00"), D("1001.00"))
+    assert balance(user) == (D("3999.00"), D("1001.00"))
+    (wallet_event,) = [e for e in events(user, "wallet.balance")][-1:]
+    assert wallet_event.data["balances"][0]["reserved"] == "1001.00"
+    quote(inst, "100.00")
+    opened = trade_open(trade_id=trade.pk)
+    assert (opened.status, opened.fee, opened.held) == (TradeStatus.OPEN, D("1.00"), D("0"))
+    assert balance(user) == (D("3999.00"), D("1000.00"))
+    kinds = LedgerTransaction.objects.filter(reference=f"trade:{trade.pk}").values_list("kind", "amount")
+    assert sorted(kinds) == [("fee", D("1.00")), ("reserve", D("1001.00"))]
+    assert_ledger_invariants()
+
+
+@pytest.mark.parametrize("funds", ["0.00", "1000.00", "1000.99"])
+def test_a_request_the_wallet_cannot_pay_is_refused_naming_stake_and_writes_nothing(user, inst, funds):
+    if D(funds):
+        fund(user, funds)  # up to the stake, but not the fee on top
+    before = Event.objects.filter(user_id=user.pk).count()
+    with pytest.raises(InsufficientFunds) as exc:
+        request(user, inst)
+    assert (exc.value.http_status, exc.value.code, exc.value.field) == (422, "insufficient_funds", "stake")
+    assert "1001.00" in exc.value.message
+    assert Trade.objects.count() == 0
+    assert Event.objects.filter(user_id=user.pk).count() == before
+    assert balance(user) == (D(funds), D("0.00"))
+    assert_ledger_invariants()
+
+
+def test_the_last_cent_is_enough(user, inst):
+    fund(user, "1001.00")
+    trade = request(user, inst).trade
+    assert balance(user) == (D("0.00"), D("1001.00"))
+    # The next request on the empty wallet is refused; the first trade keeps its hold.
+    with pytest.raises(InsufficientFunds):
+        request(user, inst, key="k2", stake="1.00")
+    assert list(Trade.objects.values_list("pk", flat=True)) == [trade.pk]
 
 
 def test_same_key_same_trade_other_params_refused(user, inst):
+    fund(user, "5000.00")
     first = request(user, inst).trade
     again = request(user, inst)
     assert again.created is False
@@ -69,6 +115,8 @@ def test_same_key_same_trade_other_params_refused(user, inst):
 
 
 def test_the_same_key_of_another_user_is_another_trade(user, other_user, inst):
+    fund(user, "5000.00")
+    fund(other_user, "5000.00")
     a = request(user, inst).trade
     b = request(other_user, inst).trade
     assert a.pk != b.pk
@@ -137,10 +185,22 @@ def test_a_second_delivery_does_nothing(user, inst):
     assert len(events(user, "trade.opened")) == 1
 
 
-def test_insufficient_funds_is_a_final_rejection_holding_nothing(user, inst):
+def test_a_trade_queued_before_holds_existed_is_funded_at_open_or_rejected(user, inst):
+    """A queued row without a hold (written before holds existed) is funded
+    at its open as it used to be; a wallet that cannot pay rejects it."""
     fund(user, "1000.00")  # the stake, but not the fee on top
     quote(inst, "100.00")
-    trade = trade_open(trade_id=request(user, inst).trade.pk)
+    legacy = Trade.objects.create(
+        user=user,
+        instrument=inst,
+        side="buy",
+        currency="USD",
+        stake=D("1000.00"),
+        duration=timedelta(hours=1),
+        idempotency_key="legacy",
+        request_fingerprint="x",
+    )
+    trade = trade_open(trade_id=legacy.pk)
     assert trade.status == TradeStatus.REJECTED
     assert trade.failure_code == "insufficient_funds"
     assert trade.entry_price is None and trade.fee == D("0")
@@ -159,7 +219,10 @@ def test_market_closed_is_rejected(user):
     trade = trade_open(trade_id=trade.pk, now=saturday)
     assert trade.status == TradeStatus.REJECTED
     assert trade.failure_code == "market_closed"
+    # The hold went back: a rejection leaves the wallet as before the request.
+    assert (trade.held, trade.fee) == (D("0"), D("0"))
     assert balance(user) == (D("5000.00"), D("0.00"))
+    assert_ledger_invariants()
 
 
 def test_stale_price_is_transient_and_writes_nothing(user, inst):
@@ -171,11 +234,12 @@ def test_stale_price_is_transient_and_writes_nothing(user, inst):
     trade.refresh_from_db()
     assert trade.status == TradeStatus.QUEUED
     assert trade.attempts == 0
-    assert balance(user) == (D("5000.00"), D("0.00"))
+    assert balance(user) == (D("3999.00"), D("1001.00"))  # still held, nothing else
 
 
 @override_settings(TRADE_MAX_RETRIES=3, TRADE_RETRY_BASE_SECONDS=30)
 def test_attempts_are_counted_on_the_row_and_end_after_the_last_retry(user, inst):
+    fund(user, "5000.00")
     trade = request(user, inst).trade
     decisions = [
         trade_attempt_failed(trade_id=trade.pk, code="database_error", reason="boom") for _ in range(4)
@@ -192,17 +256,21 @@ def test_attempts_are_counted_on_the_row_and_end_after_the_last_retry(user, inst
     assert [e.data["attempts"] for e in retrying] == [1, 2, 3]
     assert all(e.data["next_attempt_at"] for e in retrying)
     assert len(events(user, "trade.failed")) == 1
+    assert balance(user) == (D("5000.00"), D("0.00"))  # the hold went back
     # A late duplicate of the message changes nothing.
     assert trade_attempt_failed(trade_id=trade.pk, code="database_error", reason="boom").retry is False
 
 
 @override_settings(TRADE_MAX_RETRIES=1)
 def test_a_price_that_never_comes_ends_rejected_stale_price(user, inst):
+    fund(user, "5000.00")
     trade = request(user, inst).trade
     trade_attempt_failed(trade_id=trade.pk, code="stale_price", reason="no price")
     trade_attempt_failed(trade_id=trade.pk, code="stale_price", reason="no price")
     trade.refresh_from_db()
     assert (trade.status, trade.failure_code) == (TradeStatus.REJECTED, "stale_price")
+    assert balance(user) == (D("5000.00"), D("0.00"))
+    assert_ledger_invariants()
 
 
 @override_settings(MAX_OPEN_TRADES=2)
@@ -227,12 +295,16 @@ def test_levels_crossed_before_open_is_rejected(user, inst):
 
 
 def test_cancel_while_queued_only_by_the_owner(user, other_user, inst):
+    fund(user, "5000.00")
     trade = request(user, inst).trade
     with pytest.raises(NotFound):
         trade_cancel(user=other_user, trade_id=trade.pk)
     cancelled = trade_cancel(user=user, trade_id=trade.pk)
     assert cancelled.status == TradeStatus.CANCELLED
     assert len(events(user, "trade.cancelled")) == 1
+    assert balance(user) == (D("5000.00"), D("0.00"))
+    kinds = LedgerTransaction.objects.filter(reference=f"trade:{trade.pk}").values_list("kind", "amount")
+    assert sorted(kinds) == [("release", D("1001.00")), ("reserve", D("1001.00"))]
     # The task arriving later does nothing.
     assert trade_open(trade_id=trade.pk).status == TradeStatus.CANCELLED
 

@@ -5,9 +5,13 @@ States (docs/architecture.md): `queued` -> `open` -> `settled`; `queued` -> `rej
 error after the last retry) or `cancelled` (by the owner while queued).
 `queued`, `open` are live; the other four are final and never change again.
 
-Money: `stake` is reserved when the trade opens (available -> reserved);
-`fee` is the sum of the opening and closing fees; `pnl` is the realised
-profit or loss, set once at settlement and never below -stake. The
+Money: a requested trade holds `stake` + opening fee (`held`, available ->
+reserved) in the request's own transaction, so a request the wallet cannot
+pay is refused at once; opening charges the fee out of the hold (the stake
+stays reserved while open), and a trade that never opens gives the hold back.
+`fee` is the opening fee while queued, then the sum of the opening and
+closing fees; `pnl` is the realised profit or loss, set once at settlement
+and never below -stake. The
 arithmetic is `trading.pnl`; the money moves through `wallets.services`.
 
 The database holds what must always be true (check constraints below), and
@@ -83,6 +87,14 @@ class Trade(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     close_reason = models.CharField(max_length=20, choices=CloseReason.choices, blank=True)
     fee = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    # Stake + opening fee held in `reserved` while queued; 0 once it opens or ends
+    # (and for plan trades, which are funded from their plan's reserve).
+    held = models.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        default=0,
+        help_text="Stake + opening fee held in reserved while queued; 0 once the trade opens or ends.",
+    )
     pnl = models.DecimalField(max_digits=20, decimal_places=2, null=True, blank=True)
     # Initiation bookkeeping: the Celery task, how many tries it took, the
     # next try when one is scheduled, and why it was refused or failed.
@@ -105,6 +117,11 @@ class Trade(models.Model):
             ),
             models.CheckConstraint(condition=Q(stake__gt=0), name="trade_stake_positive"),
             models.CheckConstraint(condition=Q(fee__gte=0), name="trade_fee_not_negative"),
+            # Only a queued trade holds money of its own beside its position.
+            models.CheckConstraint(
+                condition=Q(held=0) | (Q(status=TradeStatus.QUEUED) & Q(held__gt=0)),
+                name="trade_held_only_while_queued",
+            ),
             models.CheckConstraint(condition=Q(duration__gt=timedelta(0)), name="trade_duration_positive"),
             models.CheckConstraint(condition=Q(side__in=TradeSide.values), name="trade_side_valid"),
             models.CheckConstraint(condition=Q(status__in=TradeStatus.values), name="trade_status_valid"),

@@ -38,6 +38,7 @@ TRADE_FIELDS = (
     "closed_at",
     "close_reason",
     "fee",
+    "held",
     "pnl",
     "attempts",
     "next_attempt_at",
@@ -67,6 +68,7 @@ class TradeSerializer(serializers.ModelSerializer):
 _PLACES = {
     "stake": 2,
     "fee": 2,
+    "held": 2,
     "pnl": 2,
     "quantity": 8,
     "take_profit": 8,

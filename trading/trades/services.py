@@ -8,7 +8,10 @@ money, state and event commit together or not at all. A second call for a
 trade that already moved on does nothing: that is what makes the tasks safe
 to deliver twice.
 
-Opening a trade (`trade_open`) reserves stake + opening fee; settling
+A request holds stake + opening fee in its own transaction (`_trade_hold`:
+a request the wallet cannot pay is refused with `InsufficientFunds` and
+nothing is written); opening charges the fee out of the hold; a trade that
+never opens (rejected, failed, cancelled) gets the hold back; settling
 (`trade_settle_locked`) returns stake + P&L - closing fee. The arithmetic is
 `trading.pnl`; docs/trading.md works an example through.
 """
@@ -57,7 +60,14 @@ from trading.trades.inputs import parse_duration, parse_price
 from trading.trades.models import CloseReason, Trade, TradeSide, TradeSource, TradeStatus
 from wallets.errors import InsufficientFunds
 from wallets.money import currency_scale
-from wallets.services import SettleItem, wallet_release, wallet_reserve, wallet_settle, wallet_settle_batch
+from wallets.services import (
+    SettleItem,
+    wallet_fee_charge,
+    wallet_release,
+    wallet_reserve,
+    wallet_settle,
+    wallet_settle_batch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -163,9 +173,13 @@ def trade_request(
     stop_loss: Any = None,
     source: str = TradeSource.MANUAL,
 ) -> TradeRequestResult:
-    """Validate a request and create a `queued` trade; its opening runs in the task.
+    """Validate a request, create a `queued` trade holding stake + opening fee;
+    its opening runs in the task.
 
     `stake` comes from `wallets.money.parse_amount` (the edges call it).
+    A wallet that cannot pay stake + fee raises `InsufficientFunds` (422,
+    field `stake`) and nothing is written; concurrent requests on one wallet
+    meet at its account rows, so exactly as many are accepted as it can pay.
     The same `idempotency_key` returns the first trade (`created=False`);
     with other parameters it raises `IdempotencyMismatch` (422). Fifty copies
     racing meet at the unique (user, idempotency_key) constraint."""
@@ -185,7 +199,7 @@ def trade_request(
     trade = prepared
     try:
         with transaction.atomic():
-            _trade_queue(trade)
+            _trade_queue(trade, user=user)
     except IntegrityError:
         # Another request with this key committed first: answer with its trade.
         existing = Trade.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
@@ -236,6 +250,10 @@ def _trade_prepare(
             )
         _check_levels(side=side, price=quote.price, take_profit=tp, stop_loss=sl)
 
+    # The opening fee depends on the stake alone, so it is known (and held) now.
+    fee = arithmetic.trade_fee(
+        stake=stake, fee_bps=inst.fee_bps, money_scale=currency_scale(inst.quote_currency)
+    )
     return Trade(
         user_id=user.pk,
         instrument=inst,
@@ -243,6 +261,8 @@ def _trade_prepare(
         source=source,
         currency=inst.quote_currency,
         stake=stake,
+        fee=fee,
+        held=stake + fee,
         duration=lifetime,
         take_profit=tp,
         stop_loss=sl,
@@ -252,10 +272,11 @@ def _trade_prepare(
     )
 
 
-def _trade_queue(trade: Trade) -> None:
-    """Save a prepared trade `queued`, publish it, enqueue its opening (after
-    commit). The caller holds the transaction."""
+def _trade_queue(trade: Trade, *, user: AbstractBaseUser) -> None:
+    """Save a prepared trade `queued` with its hold, publish it, enqueue its
+    opening (after commit). The caller holds the transaction."""
     trade.save()
+    _trade_hold(trade, user=user)
     trade_publish(trade, TRADE_QUEUED)
     trade_enqueue(trade=trade)
     logger.info(
@@ -267,6 +288,39 @@ def _trade_queue(trade: Trade) -> None:
         trade.currency,
         extra={"trade_id": trade.pk, "user_id": trade.user_id, "status": trade.status},
     )
+
+
+def _trade_hold(trade: Trade, *, user: AbstractBaseUser) -> None:
+    """Hold stake + opening fee of a just-saved trade (available → reserved)."""
+    try:
+        with transaction.atomic():  # a savepoint: the caller may go on (a batch lists every refusal)
+            wallet_reserve(
+                user=user,
+                amount=trade.held,
+                currency=trade.currency,
+                reference=_reference(trade),
+                idempotency_key=f"{_reference(trade)}:hold",
+            )
+    except InsufficientFunds:
+        raise InsufficientFunds(
+            f"Not enough available balance: the stake {trade.stake} and its opening fee {trade.fee} "
+            f"need {trade.held} {trade.currency}.",
+            field="stake",
+        ) from None
+
+
+def _trade_unhold(trade: Trade) -> None:
+    """Give a trade that will never open its hold back (reserved → available)."""
+    if not trade.held:
+        return  # a plan trade, or one queued before holds existed
+    wallet_release(
+        user=trade.user,
+        amount=trade.held,
+        currency=trade.currency,
+        reference=_reference(trade),
+        idempotency_key=f"{_reference(trade)}:unhold",
+    )
+    trade.held = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +348,9 @@ def trade_request_batch(
 
     Every item (each with its own `idempotency_key`) is checked first, writing
     nothing; one refusal raises `BatchRefused` listing every refused item.
-    Then all new trades are queued in one transaction. A retried batch
+    Then all new trades are queued, with their holds, in one transaction;
+    items the wallet cannot pay (taken in order) are refused the same way and
+    the transaction rolls back whole. A retried batch
     replays the trades it created; a batch racing its own copy meets the
     unique key constraint, rolls back whole, and the second pass replays."""
     for attempt in (1, 2):
@@ -318,9 +374,17 @@ def trade_request_batch(
             raise BatchRefused(refused)
         try:
             with transaction.atomic():
-                for entry in prepared:
+                for index, entry in enumerate(prepared):
                     if isinstance(entry, Trade):
-                        _trade_queue(entry)
+                        try:
+                            _trade_queue(entry, user=user)
+                        except InsufficientFunds as exc:
+                            errors = {"code": exc.code, "detail": exc.message, "stake": [exc.message]}
+                            refused.append(
+                                BatchItemRefusal(index=index, status=exc.http_status, errors=errors)
+                            )
+                if refused:
+                    raise BatchRefused(refused)  # rolls back every hold and trade of the batch
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -350,6 +414,8 @@ def _end_unopened(trade: Trade, *, status: str, event: str, code: str, reason: s
     trade.failure_code = code
     trade.failure_reason = reason[:300]
     trade.next_attempt_at = None
+    _trade_unhold(trade)
+    trade.fee = Decimal(0)  # never charged: the trade never opened
     trade.save()
     trade_publish(trade, event)
     # Rejections name their code (the user's reason); failures say what gave up.
@@ -369,7 +435,6 @@ def _reject(trade: Trade, *, code: str, message: str) -> Trade:
     # A refusal after pricing leaves no half-filled entry behind.
     trade.entry_price = trade.quantity = trade.liquidation_price = None
     trade.opened_at = trade.expires_at = None
-    trade.fee = Decimal(0)
     return _end_unopened(trade, status=TradeStatus.REJECTED, event=TRADE_REJECTED, code=code, reason=message)
 
 
@@ -414,16 +479,31 @@ def _fill(trade: Trade, *, now: datetime) -> tuple[str, str] | None:
     trade.liquidation_price = arithmetic.liquidation_price(
         side=trade.side, quantity=quantity, entry=entry, stake=trade.stake, price_scale=inst.price_scale
     )
-    trade.fee = arithmetic.trade_fee(
-        stake=trade.stake, fee_bps=inst.fee_bps, money_scale=currency_scale(trade.currency)
-    )
+    if not trade.held:
+        # A held trade keeps the fee it was quoted (and holds) at its request.
+        trade.fee = arithmetic.trade_fee(
+            stake=trade.stake, fee_bps=inst.fee_bps, money_scale=currency_scale(trade.currency)
+        )
     trade.opened_at = now
     trade.expires_at = now + trade.duration
     return None
 
 
 def _fund(trade: Trade, *, reference: str, plan: Plan | None) -> None:
-    """Reserve stake + opening fee (from the plan's reserve for a plan trade)."""
+    """Fund the position: charge the opening fee out of the request's hold
+    (the stake stays reserved); or, for a plan trade (and one queued before
+    holds existed), reserve stake + opening fee now."""
+    if trade.held:
+        if trade.fee:
+            wallet_fee_charge(
+                user=trade.user,
+                fee=trade.fee,
+                currency=trade.currency,
+                reference=reference,
+                idempotency_key=f"{reference}:fee",
+            )
+        trade.held = Decimal(0)
+        return
     if plan is not None:
         # The plan's money is already reserved: take stake + fee out of the
         # plan's reserve and book them like any trade's.
@@ -516,8 +596,8 @@ def trade_attempt_failed(*, trade_id: int, code: str, reason: str) -> RetryDecis
     Counted on the trade row (not the message), so a duplicate delivery cannot
     buy extra retries. After `TRADE_MAX_RETRIES` retries the trade ends:
     `rejected: stale_price` when the price never came (docs/architecture.md lists it among
-    business refusals), else `failed` with the reason. A queued trade holds no
-    money (the reservation commits with the open), so nothing needs release."""
+    business refusals), else `failed` with the reason; either way its hold
+    goes back (`_end_unopened`)."""
     with transaction.atomic():
         trade = trade_lock(trade_id=trade_id)
         if trade.status != TradeStatus.QUEUED:
@@ -568,7 +648,7 @@ def _owned_locked(*, user: AbstractBaseUser, trade_id: int) -> Trade:
 
 
 def trade_cancel(*, user: AbstractBaseUser, trade_id: int) -> Trade:
-    """Cancel the owner's trade while it is queued (it holds no money yet)."""
+    """Cancel the owner's trade while it is queued; its hold goes back."""
     with transaction.atomic():
         trade = _owned_locked(user=user, trade_id=trade_id)
         if trade.status == TradeStatus.CANCELLED:
@@ -578,6 +658,8 @@ def trade_cancel(*, user: AbstractBaseUser, trade_id: int) -> Trade:
         trade.status = TradeStatus.CANCELLED
         trade.next_attempt_at = None
         trade.closed_at = timezone.now()
+        _trade_unhold(trade)
+        trade.fee = Decimal(0)
         trade.save()
         trade_publish(trade, TRADE_CANCELLED)
         logger.info(

@@ -126,6 +126,12 @@ class StatusPage {
     this.bar.className = `progress-bar ${failed ? "w-err" : `w-${trade.status === "settled" ? 4 : index}`}`;
     this.root.querySelector("#status-progress").setAttribute("aria-valuenow", String(failed ? 4 : index));
     this.root.dataset.status = trade.status;
+    // Stake + opening fee are held from the request until the trade opens or ends.
+    const held = this.root.querySelector("#trade-held");
+    if (held && trade.held !== undefined) {
+      held.hidden = !(Number(trade.held) > 0);
+      if (!held.hidden) held.textContent = ` · ${format(trade.held, 2)} ${trade.currency || ""} held (stake + fee) until it opens`;
+    }
 
     const badge = this.root.querySelector("#trade-status");
     if (badge) {
@@ -166,15 +172,23 @@ class StatusPage {
       }
       case "rejected":
         this.message.classList.add("error");
-        this.message.append(el("strong", {}, "✕ The trade was refused. "), el("span", { "data-testid": "reason" }, plainReason(trade)));
+        this.message.append(
+          el("strong", {}, "✕ The trade was refused. "),
+          el("span", { "data-testid": "reason" }, plainReason(trade)),
+          " Nothing was charged; what was held for it is available again.",
+        );
         break;
       case "failed":
         this.message.classList.add("error");
-        this.message.append(el("strong", {}, "✕ The trade failed. "), el("span", { "data-testid": "reason" }, plainReason(trade)));
+        this.message.append(
+          el("strong", {}, "✕ The trade failed. "),
+          el("span", { "data-testid": "reason" }, plainReason(trade)),
+          " Nothing was charged; what was held for it is available again.",
+        );
         break;
       case "cancelled":
         this.message.classList.add("error");
-        this.message.append(el("strong", {}, "✕ Cancelled."), " Nothing was charged.");
+        this.message.append(el("strong", {}, "✕ Cancelled."), " Nothing was charged; what was held for it is available again.");
         break;
       default:
         this.message.append(trade.status || "");
