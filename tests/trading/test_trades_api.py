@@ -48,6 +48,10 @@ def test_create_answers_202_with_location_and_status_url(auth_client, user, inst
     assert detail.status_code == 200
     assert detail.json()["id"] == data["id"]
     assert (data["fee"], data["held"]) == ("0.10", "100.10")
+    # The 202 body is built without the serializer; it must be what the serializer says.
+    from trading.trades.api import TradeAcceptedSerializer
+
+    assert data == json.loads(json.dumps(TradeAcceptedSerializer(Trade.objects.get()).data))
 
 
 @pytest.mark.django_db

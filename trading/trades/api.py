@@ -40,6 +40,7 @@ from trading.trades.serializers import (
     TradeBatchSerializer,
     TradeRequestSerializer,
     TradeSerializer,
+    trade_data,
 )
 from trading.trades.services import (
     BatchItemRefusal,
@@ -87,8 +88,15 @@ def _owner_scope(request: Request) -> int | None:
     return None if user.is_staff else user.pk
 
 
+def _accepted_body(trade: Trade) -> dict[str, Any]:
+    """`TradeAcceptedSerializer(trade).data`, built the way events build the
+    trade (`trade_data`, held equal to the serializer by a test): building a
+    ModelSerializer's fields cost a fifth of a POST (bench/post_profile.py)."""
+    return {**trade_data(trade), "status_url": reverse("trade-api-detail", args=[trade.pk])}
+
+
 def _accepted(trade: Trade) -> Response:
-    body = TradeAcceptedSerializer(trade).data
+    body = _accepted_body(trade)
     return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
@@ -236,7 +244,7 @@ class TradeBatchApi(APIView):
         except BatchRefused as exc:
             return _batch_refused(exc)
         body = [
-            {"index": index, "status": 202, "trade": TradeAcceptedSerializer(result.trade).data}
+            {"index": index, "status": 202, "trade": _accepted_body(result.trade)}
             for index, result in enumerate(results)
         ]
         return Response({"results": body}, status=status.HTTP_200_OK)

@@ -291,16 +291,18 @@ def _trade_queue(trade: Trade, *, user: AbstractBaseUser) -> None:
 
 
 def _trade_hold(trade: Trade, *, user: AbstractBaseUser) -> None:
-    """Hold stake + opening fee of a just-saved trade (available → reserved)."""
+    """Hold stake + opening fee of a just-saved trade (available → reserved).
+
+    A refused posting leaves nothing (it runs in a savepoint of its own), so
+    a batch may go on to list every item it cannot pay."""
     try:
-        with transaction.atomic():  # a savepoint: the caller may go on (a batch lists every refusal)
-            wallet_reserve(
-                user=user,
-                amount=trade.held,
-                currency=trade.currency,
-                reference=_reference(trade),
-                idempotency_key=f"{_reference(trade)}:hold",
-            )
+        wallet_reserve(
+            user=user,
+            amount=trade.held,
+            currency=trade.currency,
+            reference=_reference(trade),
+            idempotency_key=f"{_reference(trade)}:hold",
+        )
     except InsufficientFunds:
         raise InsufficientFunds(
             f"Not enough available balance: the stake {trade.stake} and its opening fee {trade.fee} "
