@@ -45,3 +45,35 @@ def test_the_project_uses_the_redis_result_backend(settings):
     # say so here rather than keep a workaround for a backend we do not use.
     assert settings.CELERY_RESULT_BACKEND.startswith("redis://")
     assert isinstance(current_app.backend, RedisBackend)
+
+
+def test_interleaved_senders_on_threads_leave_the_flag_as_it_was():
+    """Two threads inside at once, leaving in the other order than they came:
+    the process-wide flag is back to False at the end (a per-thread save and
+    restore would leave it True for good)."""
+    import threading
+
+    from celery import _state as celery_state
+
+    assert celery_state.task_join_will_block() is False
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def a():
+        with _no_result_subscription():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def b():
+        a_in.wait(5)
+        with _no_result_subscription():
+            b_in.set()
+            a_out.wait(5)
+            assert celery_state.task_join_will_block() is True  # still inside
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert celery_state.task_join_will_block() is False

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,6 +93,11 @@ def _reference(trade: Trade) -> str:
     return f"trade:{trade.pk}"
 
 
+_senders_lock = threading.Lock()
+_senders = 0  # threads inside `_no_result_subscription`
+_saved_join_flag = False
+
+
 @contextmanager
 def _no_result_subscription() -> Iterator[None]:
     """Send without subscribing this process to the task's result channel.
@@ -108,13 +114,24 @@ def _no_result_subscription() -> Iterator[None]:
     upstream reads the flag in `celery/backends/redis.py`
     (`RedisBackend.on_task_call`), called from `Celery.send_task`
     (`celery/app/base.py`). tests/trading/test_celery_internals.py pins both.
+
+    The flag is process-wide, not per thread, and sync views run on a thread
+    pool: the first sender in sets it and the last one out restores it (a
+    plain save/restore per thread left it set for good when two interleaved).
     """
-    previous = celery_state.task_join_will_block()
-    celery_state._set_task_join_will_block(True)
+    global _senders, _saved_join_flag
+    with _senders_lock:
+        if _senders == 0:
+            _saved_join_flag = celery_state.task_join_will_block()
+            celery_state._set_task_join_will_block(True)
+        _senders += 1
     try:
         yield
     finally:
-        celery_state._set_task_join_will_block(previous)
+        with _senders_lock:
+            _senders -= 1
+            if _senders == 0:
+                celery_state._set_task_join_will_block(_saved_join_flag)
 
 
 def trade_enqueue(*, trade: Trade) -> None:
@@ -193,6 +210,9 @@ def trade_request(
         take_profit=take_profit,
         stop_loss=stop_loss,
         source=source,
+        # No lookup first: the INSERT's unique key finds a repeat (below), one
+        # round trip fewer for every new request.
+        look_first=False,
     )
     if isinstance(prepared, TradeRequestResult):
         return prepared
@@ -201,8 +221,9 @@ def trade_request(
         with transaction.atomic():
             _trade_queue(trade, user=user)
     except IntegrityError:
-        # Another request with this key committed first: answer with its trade.
-        existing = Trade.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
+        # A request with this key committed first (earlier, or racing this
+        # one): answer with its trade.
+        existing = _with_key(user, idempotency_key)
         if existing is None:
             raise
         return _replay(existing, trade.request_fingerprint)
@@ -220,17 +241,59 @@ def _trade_prepare(
     take_profit: Any,
     stop_loss: Any,
     source: str,
+    look_first: bool = True,
 ) -> Trade | TradeRequestResult:
     """Every check of a request, writing nothing: the unsaved trade, or the
-    replay of the first request with this key. Raises the refusal."""
+    replay of the first request with this key. Raises the refusal.
+
+    `look_first=False` looks for the first request only when a check refuses
+    (a repeat gets its first answer even if it would be refused now); the
+    caller must then treat the INSERT's unique-key conflict as a repeat."""
     idempotency.key_check(idempotency_key)
     fingerprint = idempotency.fingerprint(
         instrument=instrument, side=side, stake=stake, duration=duration, tp=take_profit, sl=stop_loss
     )
-    existing = Trade.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
+    existing = _with_key(user, idempotency_key) if look_first else None
     if existing is not None:
         return _replay(existing, fingerprint)
+    try:
+        return _trade_build(
+            user=user,
+            instrument=instrument,
+            side=side,
+            stake=stake,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            duration=duration,
+            take_profit=take_profit,
+            stop_loss=stop_loss,
+            source=source,
+        )
+    except DomainError:
+        existing = None if look_first else _with_key(user, idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
 
+
+def _with_key(user: AbstractBaseUser, idempotency_key: str) -> Trade | None:
+    return Trade.objects.filter(user_id=user.pk, idempotency_key=idempotency_key).first()
+
+
+def _trade_build(
+    *,
+    user: AbstractBaseUser,
+    instrument: Any,
+    side: str,
+    stake: Decimal,
+    idempotency_key: str,
+    fingerprint: str,
+    duration: int | None,
+    take_profit: Any,
+    stop_loss: Any,
+    source: str,
+) -> Trade:
+    """The unsaved trade of a request whose every check passed; raises the refusal."""
     inst = _instrument_for(instrument)
     if side not in TradeSide.values:
         raise TradeInvalid("Side must be buy or sell.", field="side")
