@@ -114,6 +114,19 @@ def test_same_key_same_trade_other_params_refused(user, inst):
     assert Trade.objects.count() == 1
 
 
+def test_a_repeat_gets_its_first_answer_even_when_it_would_be_refused_now(user, inst):
+    fund(user, "1001.00")
+    first = request(user, inst).trade
+    inst.active = False
+    inst.save()
+    # Inactive instrument, and an empty wallet: a new request would be refused twice over.
+    again = request(user, inst)
+    assert (again.created, again.trade.pk) == (False, first.pk)
+    with pytest.raises(IdempotencyMismatch):
+        request(user, inst, stake="999.00")
+    assert Trade.objects.count() == 1
+
+
 def test_the_same_key_of_another_user_is_another_trade(user, other_user, inst):
     fund(user, "5000.00")
     fund(other_user, "5000.00")
