@@ -14,6 +14,7 @@ from market import calendars
 from market.models import Instrument
 
 SYMBOL_CACHE_SECONDS = 30.0
+INSTRUMENT_CACHE_SECONDS = 5.0
 
 
 def instrument_list() -> QuerySet[Instrument]:
@@ -54,6 +55,52 @@ class _ActiveSymbols:
 
 
 active_symbols = _ActiveSymbols()
+
+
+class _ActiveInstruments:
+    """Process-local cache of the active instruments by symbol, for the
+    request path (a trade request looked its instrument up on every POST).
+
+    A symbol it does not hold is asked for (and kept if found). Cleared in
+    this process by any save or delete of an instrument (signals,
+    `MarketConfig.ready`); other processes see an admin edit within
+    INSTRUMENT_CACHE_SECONDS. What a stale entry could let through is checked
+    again with the fresh row when the trade opens (active, stake limits);
+    a fee rate changed seconds before a request applies from the next one.
+    The cached objects are shared: callers read them, never change them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_symbol: dict[str, Instrument] = {}
+        self._expires = 0.0
+
+    def get(self, symbol: str) -> Instrument | None:
+        with self._lock:
+            if time.monotonic() >= self._expires:
+                self._by_symbol = {i.symbol: i for i in instrument_list()}
+                self._expires = time.monotonic() + INSTRUMENT_CACHE_SECONDS
+            found = self._by_symbol.get(symbol)
+        if found is None:
+            # Not known here: perhaps added by another process since; ask (one
+            # query, as every lookup was before the cache).
+            found = instrument_list().filter(symbol=symbol).first()
+            if found is not None:
+                with self._lock:
+                    self._by_symbol[symbol] = found
+        return found
+
+    def reset(self, **_signal: object) -> None:
+        with self._lock:
+            self._expires = 0.0
+
+
+active_instruments = _ActiveInstruments()
+
+
+def instrument_active(symbol: str) -> Instrument | None:
+    """The active instrument `symbol` from the process's cache, or None."""
+    return active_instruments.get(symbol)
 
 
 def instrument_symbol_is_active(symbol: str) -> bool:

@@ -388,13 +388,13 @@ def test_initiation_without_a_valid_idempotency_key_is_400_naming_the_header(
 def test_a_trade_post_costs_a_counted_number_of_statements(
     auth_client, user, inst, django_assert_num_queries
 ):
-    """Counted, not timed (bench/post_profile.py has the times): the
-    instrument lookup (a repeated key is found by the INSERT's unique
-    constraint, not by a lookup first), the transaction (a savepoint here,
+    """Counted, not timed (bench/post_profile.py has the times): no lookup
+    (instruments come from the process's cache, a repeated key is found by
+    the INSERT's unique constraint), the transaction (a savepoint here,
     inside the test's), the trade INSERT, the hold's savepoint + posting +
     balances + wallet.balance event + release, the trade.queued event. (A
     token client adds its token lookup; a server, BEGIN and COMMIT.)"""
     fund(user, "1000.00")
     post(auth_client, body(), key="warm")  # the first request of a process loads more
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         assert post(auth_client, body(), key="counted").status_code == 202

@@ -41,6 +41,7 @@ from core.errors import DomainError, NotFound
 from market.calendars import market_is_open
 from market.models import Instrument
 from market.prices import price_latest
+from market.selectors.instruments import instrument_active
 from realtime.schemas import (
     TRADE_CANCELLED,
     TRADE_FAILED,
@@ -157,9 +158,7 @@ def trade_enqueue(*, trade: Trade) -> None:
 
 
 def _instrument_for(symbol: Any) -> Instrument:
-    instrument = (
-        Instrument.objects.filter(symbol=symbol, active=True).first() if isinstance(symbol, str) else None
-    )
+    instrument = instrument_active(symbol) if isinstance(symbol, str) else None
     if instrument is None:
         raise TradeInvalid(f"Unknown or inactive instrument {symbol!r}.", field="instrument")
     return instrument
