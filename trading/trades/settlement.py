@@ -210,3 +210,104 @@ def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = N
             "settlement run: %s settled, %s waiting, %s errors", report.settled, report.waiting, report.errors
         )
     return report
+
+
+# --- settlement at the instant (trading/trades/schedule.py) --------------------
+
+
+def _has_levels(trade: Trade) -> bool:
+    return trade.take_profit is not None or trade.stop_loss is not None or (trade.liquidation_price or 0) > 0
+
+
+def trades_settle_expired(*, now: datetime | None = None, batch_size: int | None = None) -> SettlementReport:
+    """The expiry pass alone, for the task scheduled at an expiry instant:
+    every open trade with `expires_at <= now`, in batches, at its expiry price
+    (waiting, as `trades_settle_due` does, until the feed has recorded through
+    the expiry). A due trade with levels is first walked along the recorded
+    path up to its expiry: a level reached before expiry wins (its tick task
+    may not have run yet). Safe beside the minute sweep (SKIP LOCKED, and a
+    settled trade is no longer open)."""
+    now = now or timezone.now()
+    size = batch_size or settings.SETTLEMENT_BATCH_SIZE
+    report = SettlementReport()
+    recorded: dict[str, datetime | None] = {}
+    prices: dict[tuple[str, datetime], Decimal | None] = {}
+    paths: dict[str, Path] = {}
+
+    def path_of(symbol: str) -> Path:
+        if symbol not in paths:
+            due = level_trades().filter(instrument__symbol=symbol, expires_at__lte=now)
+            paths[symbol] = level_path(symbol, trades=due, quote=None, now=now)
+        return paths[symbol]
+
+    def settle_expired(batch: list[Trade]) -> set[int]:
+        orders, waiting = [], set()
+        for trade in batch:
+            price = _expiry_price(trade, now=now, recorded=recorded, prices=prices)
+            if price is None:
+                report.waiting += 1
+                waiting.add(trade.pk)
+                continue
+            assert trade.expires_at is not None
+            hit = first_hit(trade, path_of(trade.instrument.symbol)) if _has_levels(trade) else None
+            if hit is not None:
+                orders.append(SettleOrder(trade=trade, exit_price=hit.price, reason=hit.reason, at=hit.at))
+            else:
+                orders.append(
+                    SettleOrder(trade=trade, exit_price=price, reason=CloseReason.EXPIRY, at=trade.expires_at)
+                )
+        return waiting | _settle(orders, report=report)
+
+    due = Trade.objects.filter(status=TradeStatus.OPEN, expires_at__lte=now)
+    _batches(due, handle=settle_expired, batch_size=size)
+    if report.settled or report.errors:
+        logger.info(
+            "settlement at expiry: %s settled, %s waiting, %s errors",
+            report.settled,
+            report.waiting,
+            report.errors,
+        )
+    return report
+
+
+def trades_settle_levels(
+    *,
+    symbol: str,
+    points: list[tuple[datetime, Decimal]],
+    trade_ids: list[int],
+    now: datetime | None = None,
+    batch_size: int | None = None,
+) -> SettlementReport:
+    """Settle `trade_ids` (open trades of `symbol` whose level a tick crossed,
+    from the feed's price watches) at the first of `points` that reaches one
+    of their levels, at that level, as the level pass of `trades_settle_due`
+    would. A trade no point reaches (already settled, a crossing after its
+    expiry, a watch out of date) is left alone."""
+    now = now or timezone.now()
+    size = batch_size or settings.SETTLEMENT_BATCH_SIZE
+    report = SettlementReport()
+    path = Path(symbol, sorted((at, price) for at, price in points if at <= now), None)
+    if not path.points or not trade_ids:
+        return report
+
+    def settle_hits(batch: list[Trade]) -> set[int]:
+        orders, missed = [], set()
+        for trade in batch:
+            hit = first_hit(trade, path)
+            if hit is None:
+                missed.add(trade.pk)
+                continue
+            orders.append(SettleOrder(trade=trade, exit_price=hit.price, reason=hit.reason, at=hit.at))
+        return missed | _settle(orders, report=report)
+
+    candidates = level_trades().filter(pk__in=trade_ids, instrument__symbol=symbol)
+    _batches(candidates, handle=settle_hits, batch_size=size)
+    if report.settled or report.errors:
+        logger.info(
+            "settlement at a level of %s: %s settled, %s waiting, %s errors",
+            symbol,
+            report.settled,
+            report.waiting,
+            report.errors,
+        )
+    return report
