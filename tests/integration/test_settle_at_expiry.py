@@ -8,10 +8,11 @@ pricing the test's instrument, and no beat, so the minute sweep never runs.
 - a trade whose take-profit or stop-loss a tick crosses is settled at that
   level by the task the feed sent, within 2 s of the crossing tick.
 
-To keep the test short the trade is opened in this process with an opening
-instant 55 s in the past (`trade_open(now=...)`), so its 60 s lifetime (the
-minimum) ends a few seconds from now; this process's after-commit listener
-then sends the expiry task to the worker, as a worker's would.
+To keep the test short the expiring trade is opened in this process (its
+initiation task not sent) with an opening instant 55 s in the past
+(`trade_open(now=...)`), so its 60 s lifetime (the minimum) ends a few
+seconds from now; this process's after-commit listener then sends the expiry
+task to the worker, as a worker's would.
 """
 
 import asyncio
@@ -113,7 +114,10 @@ def processes(queue, tmp_path: Path):
         stop(process)
 
 
-def test_a_trade_is_settled_within_2_s_of_its_expiry_without_the_sweep(processes):
+def test_a_trade_is_settled_within_2_s_of_its_expiry_without_the_sweep(processes, monkeypatch):
+    # This process opens the trade at a chosen instant: the initiation task
+    # must not reach the worker, which would open it now.
+    monkeypatch.setattr("trading.trades.services.trade_enqueue", lambda *, trade: None)
     inst = InstrumentFactory(symbol="EXP-USD", feed_params={"start_price": "100.00", "volatility": "0.50"})
     user = UserFactory()
     fund(user, "1000.00")

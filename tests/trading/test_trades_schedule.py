@@ -228,6 +228,23 @@ def test_a_level_reached_before_expiry_wins_over_the_expiry_price(user, inst):
     assert (trade.exit_price, trade.close_reason, trade.closed_at) == (D("95.00"), "stop_loss", crossed)
 
 
+def test_levels_the_path_never_came_near_leave_the_expiry_price(user, inst):
+    fund(user, "5000.00")
+    quote(inst, "100.00")
+    short = open_trade(user, inst, "short", side="sell", take_profit="80.00", stop_loss="120.00")
+    long = open_trade(user, inst, "long", side="buy", take_profit="120.00", stop_loss="80.00")
+    expires = timezone.now().replace(microsecond=0) - timedelta(seconds=1)
+    for trade in (short, long):
+        expire_at(trade, expires)
+    Trade.objects.filter(pk__in=[short.pk, long.pk]).update(opened_at=expires - timedelta(seconds=10))
+    for i, price in enumerate(["99.00", "101.00", "100.50"]):
+        tick(inst, price, expires - timedelta(seconds=2 - i))
+    assert trades_settle_expired().settled == 2
+    for trade in (short, long):
+        trade.refresh_from_db()
+        assert (trade.exit_price, trade.close_reason) == (D("100.50"), "expiry")
+
+
 def test_a_trade_settled_by_the_sweep_is_skipped(user, inst):
     fund(user, "5000.00")
     quote(inst, "100.00")

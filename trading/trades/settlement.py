@@ -40,10 +40,18 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.errors import DomainError
-from market.prices import price_at, price_latest_many, price_recorded_through
+from market.prices import price_at, price_at_many, price_latest_many, price_recorded_through
 from trading.locks import plan_try_lock
-from trading.trades.levels import Path, first_hit, level_path, level_path_done, level_trades, path_could_hit
-from trading.trades.models import CloseReason, Trade, TradeStatus
+from trading.trades.levels import (
+    Hit,
+    Path,
+    first_hit,
+    level_path,
+    level_path_done,
+    level_trades,
+    path_could_hit,
+)
+from trading.trades.models import CloseReason, Trade, TradeSide, TradeStatus
 from trading.trades.services import SettleOrder, trade_settle_locked, trades_settle_locked
 
 logger = logging.getLogger(__name__)
@@ -215,8 +223,36 @@ def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = N
 # --- settlement at the instant (trading/trades/schedule.py) --------------------
 
 
-def _has_levels(trade: Trade) -> bool:
-    return trade.take_profit is not None or trade.stop_loss is not None or (trade.liquidation_price or 0) > 0
+def _could_hit(trade: Trade, low: Decimal, high: Decimal) -> bool:
+    """Whether a price between `low` and `high` reaches one of the trade's
+    levels: only such a trade is walked along the path (most never come near
+    their levels, and a walk is one comparison per recorded second)."""
+    liquidation = trade.liquidation_price if (trade.liquidation_price or 0) > 0 else None
+    if trade.side == TradeSide.BUY:
+        return (
+            (trade.take_profit is not None and trade.take_profit <= high)
+            or (trade.stop_loss is not None and trade.stop_loss >= low)
+            or (liquidation is not None and liquidation >= low)
+        )
+    return (
+        (trade.take_profit is not None and trade.take_profit >= low)
+        or (trade.stop_loss is not None and trade.stop_loss <= high)
+        or (liquidation is not None and liquidation <= high)
+    )
+
+
+def _expiry_prices_prefetch(
+    batch: list[Trade], *, prices: dict[tuple[str, datetime], Decimal | None]
+) -> None:
+    """Fill `_expiry_price`'s cache for a batch: two queries per symbol
+    (`price_at_many`) instead of one per distinct expiry instant."""
+    instants: dict[str, set[datetime]] = {}
+    for trade in batch:
+        if trade.expires_at is not None and (trade.instrument.symbol, trade.expires_at) not in prices:
+            instants.setdefault(trade.instrument.symbol, set()).add(trade.expires_at)
+    for symbol, wanted in instants.items():
+        for at, price in price_at_many(symbol, wanted).items():
+            prices[(symbol, at)] = price
 
 
 def trades_settle_expired(*, now: datetime | None = None, batch_size: int | None = None) -> SettlementReport:
@@ -233,14 +269,24 @@ def trades_settle_expired(*, now: datetime | None = None, batch_size: int | None
     recorded: dict[str, datetime | None] = {}
     prices: dict[tuple[str, datetime], Decimal | None] = {}
     paths: dict[str, Path] = {}
+    ranges: dict[str, tuple[Decimal, Decimal] | None] = {}
 
-    def path_of(symbol: str) -> Path:
+    def level_hit(trade: Trade) -> Hit | None:
+        symbol = trade.instrument.symbol
         if symbol not in paths:
             due = level_trades().filter(instrument__symbol=symbol, expires_at__lte=now)
-            paths[symbol] = level_path(symbol, trades=due, quote=None, now=now)
-        return paths[symbol]
+            path = level_path(symbol, trades=due, quote=None, now=now)
+            paths[symbol] = path
+            ranges[symbol] = (
+                (min(p for _, p in path.points), max(p for _, p in path.points)) if path.points else None
+            )
+        span = ranges[symbol]
+        if span is None or not _could_hit(trade, *span):
+            return None
+        return first_hit(trade, paths[symbol])
 
     def settle_expired(batch: list[Trade]) -> set[int]:
+        _expiry_prices_prefetch(batch, prices=prices)
         orders, waiting = [], set()
         for trade in batch:
             price = _expiry_price(trade, now=now, recorded=recorded, prices=prices)
@@ -249,7 +295,7 @@ def trades_settle_expired(*, now: datetime | None = None, batch_size: int | None
                 waiting.add(trade.pk)
                 continue
             assert trade.expires_at is not None
-            hit = first_hit(trade, path_of(trade.instrument.symbol)) if _has_levels(trade) else None
+            hit = level_hit(trade)
             if hit is not None:
                 orders.append(SettleOrder(trade=trade, exit_price=hit.price, reason=hit.reason, at=hit.at))
             else:
