@@ -13,6 +13,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse_lazy
+from django.utils.timezone import now
 from django.views.generic import FormView, TemplateView
 
 from accounts.notifications import notification_preference_get, notification_preference_update
@@ -48,7 +49,11 @@ class TradeDetailView(PageView):
         context = super().get_context_data(**kwargs)
         user_id = self.request.user.pk
         assert user_id is not None  # LoginRequiredMixin ran first
-        context["trade"] = selectors.trade_of_user(user_id=user_id, trade_id=kwargs["pk"])
+        trade = selectors.trade_of_user(user_id=user_id, trade_id=kwargs["pk"])
+        context["trade"] = trade
+        # Past its expiry an open trade is being settled: no "Close now".
+        expires = trade.expires_at
+        context["expired"] = trade.status == TradeStatus.OPEN and expires is not None and expires <= now()
         return context
 
 

@@ -18,6 +18,7 @@ at an instant.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -138,6 +139,32 @@ def price_at(symbol: str, at: datetime) -> Decimal | None:
         return None
     price, scale = row
     return price.quantize(Decimal(1).scaleb(-scale))
+
+
+def price_at_many(symbol: str, instants: Iterable[datetime]) -> dict[datetime, Decimal | None]:
+    """`price_at(symbol, at)` for each of `instants`, in two queries however
+    many there are (the earliest instant's answer, then the ticks recorded
+    after it up to the latest; a third when the earliest predates the kept
+    ticks): a thousand trades expiring within one second each have their own
+    instant."""
+    wanted = sorted(set(instants))
+    if not wanted:
+        return {}
+    first = price_at(symbol, wanted[0])
+    ticks = list(
+        PriceTick.objects.filter(instrument__symbol=symbol, at__gt=wanted[0], at__lte=wanted[-1])
+        .order_by("at")
+        .values_list("at", "price", "instrument__price_scale")
+    )
+    answers: dict[datetime, Decimal | None] = {}
+    current, i = first, 0
+    for at in wanted:
+        while i < len(ticks) and ticks[i][0] <= at:
+            _, price, scale = ticks[i]
+            current = price.quantize(Decimal(1).scaleb(-scale))
+            i += 1
+        answers[at] = current
+    return answers
 
 
 def price_last_known(symbol: str) -> Decimal | None:

@@ -174,8 +174,11 @@ def push_payload(event: Event, kind: PushKind) -> dict[str, Any]:
             pnl, fee = _decimal(data.get("pnl")), _decimal(data.get("fee"))
             payload["title"] = f"Trade settled: {_trade_label(data)}"
             if pnl is not None and fee is not None:
-                # The net result: P&L less both fees (open and close), as the ledger moved it.
-                net = pnl - fee
+                # The net result: P&L less both fees (open and close), as the ledger moved it;
+                # the event's own `net_pnl` (events stored before it existed: computed alike).
+                net = _decimal(data.get("net_pnl"))
+                if net is None:
+                    net = pnl - fee
                 trade.update(pnl=str(pnl), fee=str(fee), net=str(net))
                 payload["body"] = f"Net result {_signed(net)} {currency} (P&L {_signed(pnl)}, fees {fee})"
             else:

@@ -17,8 +17,13 @@ from trading.trades.models import Trade
 
 
 def _signed(amount: object) -> str:
+    """A sign only when it is not zero, as the pages write it."""
+    if amount is None:
+        return "-"
     text = str(amount)
-    return text if text.startswith("-") else f"+{text}"
+    if text.startswith("-") or Decimal(text) == 0:
+        return text
+    return f"+{text}"
 
 
 def _at(price: Decimal | None, quantum: Decimal) -> str:
@@ -26,40 +31,50 @@ def _at(price: Decimal | None, quantum: Decimal) -> str:
 
 
 def trade_settled_mail(trade: Trade) -> Mail:
+    """The net result (P&L less both fees) leads, in the subject and the
+    body; the P&L before fees and the fees follow it."""
     symbol = trade.instrument.symbol
-    returned = trade.stake + (trade.pnl or 0) - (trade.fee or 0)
+    net = trade.net_pnl
     link = settings.PUBLIC_URL + reverse("trade-detail", args=[trade.pk])
     quantum = trade.instrument.price_quantum  # prices are stored at 8 places
+    outcome = "a loss of" if net is not None and net < 0 else "a net result of"
     body = "\n".join(
         [
-            f"Your {trade.side} trade #{trade.pk} on {symbol} has settled.",
+            f"Your {trade.side} trade #{trade.pk} on {symbol} has settled with {outcome} "
+            f"{_signed(net)} {trade.currency} after fees.",
             "",
-            f"Reason:       {trade.get_close_reason_display()}",
-            f"Stake:        {trade.stake} {trade.currency}",
-            f"Entry price:  {_at(trade.entry_price, quantum)}",
-            f"Exit price:   {_at(trade.exit_price, quantum)}",
-            f"Profit/loss:  {_signed(trade.pnl)} {trade.currency}",
-            f"Fees:         {trade.fee} {trade.currency}",
-            f"Net result:   {_signed(returned - trade.stake)} {trade.currency}",
+            f"Net result:    {_signed(net)} {trade.currency}",
+            f"P&L (gross):   {_signed(trade.pnl)} {trade.currency}",
+            f"Fees:          {trade.fee} {trade.currency} (opening and closing)",
+            "",
+            f"Reason:        {trade.get_close_reason_display()}",
+            f"Stake:         {trade.stake} {trade.currency}",
+            f"Entry price:   {_at(trade.entry_price, quantum)}",
+            f"Exit price:    {_at(trade.exit_price, quantum)}",
             "",
             "Paper trading: prices are recorded market prices; no real money moved.",
             f"Details: {link}",
             f"Email settings: {settings.PUBLIC_URL}{reverse('notification-settings')}",
         ]
     )
-    subject = f"Trade #{trade.pk} settled: {symbol} {_signed(trade.pnl)} {trade.currency}"
+    subject = f"Trade #{trade.pk} settled: {symbol} net {_signed(net)} {trade.currency}"
     return Mail(user_id=trade.user_id, subject=subject, body=body)
 
 
 def plan_matured_mail(plan: Plan) -> Mail:
+    """The plan's net result (realised P&L less every fee of its trades)
+    leads; the realised P&L and the fees follow it."""
     symbol = plan.instrument.symbol
+    net = plan.realised_pnl - plan.fees
     body = "\n".join(
         [
             f"Your {plan.get_strategy_display()} plan #{plan.pk} on {symbol} has matured.",
             "",
-            f"Principal:     {plan.principal} {plan.currency}",
-            f"Realised P&L:  {_signed(plan.realised_pnl)} {plan.currency}",
+            f"Net result:    {_signed(net)} {plan.currency}",
+            f"Realised P&L:  {_signed(plan.realised_pnl)} {plan.currency} (gross)",
             f"Fees:          {plan.fees} {plan.currency}",
+            "",
+            f"Principal:     {plan.principal} {plan.currency}",
             f"Returned:      {plan.returned} {plan.currency} (now available in your wallet)",
             "",
             "Paper trading: every result comes from recorded market prices.",
@@ -67,5 +82,5 @@ def plan_matured_mail(plan: Plan) -> Mail:
             f"Email settings: {settings.PUBLIC_URL}{reverse('notification-settings')}",
         ]
     )
-    subject = f"Plan #{plan.pk} matured: {symbol} {_signed(plan.realised_pnl)} {plan.currency}"
+    subject = f"Plan #{plan.pk} matured: {symbol} net {_signed(net)} {plan.currency}"
     return Mail(user_id=plan.user_id, subject=subject, body=body)

@@ -17,7 +17,8 @@ extra retries. Business refusals are final inside `trade_open` (`rejected`).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from celery import shared_task
@@ -34,8 +35,9 @@ from trading.plans.selectors import plan_closes, plans_active, plans_due
 from trading.plans.services import plan_mature, plan_run
 from trading.trades.errors import PriceUnavailable
 from trading.trades.models import Trade, TradeStatus
+from trading.trades.schedule import expiries_schedule_upcoming, trade_watches_prune
 from trading.trades.services import retry_countdown, trade_attempt_failed, trade_open, trade_queued_sweep
-from trading.trades.settlement import trades_settle_due
+from trading.trades.settlement import trades_settle_due, trades_settle_expired, trades_settle_levels
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +88,46 @@ def initiate_manual_trade(self: Any, trade_id: int) -> str:
 def process_completed_trades() -> dict[str, int]:
     report = trades_settle_due()
     return {"settled": report.settled, "waiting": report.waiting, "errors": report.errors}
+
+
+@shared_task(bind=True, name="trading.tasks.settle_expired_trades", max_retries=None, ignore_result=True)
+def settle_expired_trades(self: Any, second: str) -> dict[str, int]:
+    """Sent at open with an ETA just after the expiry `second` (ISO 8601)
+    ends (trading/trades/schedule.py): settle every trade due by now in
+    batches. While trades of that second still wait for the feed to record
+    their expiry price, try again shortly (0.2 s doubling, capped at 2 s) for
+    `SETTLE_AT_EXPIRY_RETRY_SECONDS`; after that the minute sweep has them."""
+    report = trades_settle_expired()
+    start = datetime.fromisoformat(second)
+    end = start + timedelta(seconds=1)
+    left = Trade.objects.filter(status=TradeStatus.OPEN, expires_at__gte=start, expires_at__lt=end).exists()
+    if left and (timezone.now() - end).total_seconds() < settings.SETTLE_AT_EXPIRY_RETRY_SECONDS:
+        raise self.retry(countdown=min(0.2 * 2**self.request.retries, 2.0))
+    if left:
+        logger.warning("trades expiring at %s still open; left to the minute sweep", second)
+    return {"settled": report.settled, "waiting": report.waiting, "errors": report.errors}
+
+
+@shared_task(name="trading.tasks.settle_crossed_levels", ignore_result=True)
+def settle_crossed_levels(symbol: str, ticks: list[list[str]], members: list[str]) -> dict[str, int]:
+    """Sent by the feed when `ticks` ([at, price] pairs) crossed a level of
+    the trades `members` (their ids, from the price watches): settle those
+    whose level a tick reached, at the level; then drop the watches of trades
+    that can no longer close at one."""
+    points = [(datetime.fromisoformat(at), Decimal(price)) for at, price in ticks]
+    trade_ids = [int(member) for member in members if member.isdigit()]
+    report = trades_settle_levels(symbol=symbol, points=points, trade_ids=trade_ids)
+    through = max((at for at, _ in points), default=timezone.now())
+    pruned = trade_watches_prune(symbol=symbol, trade_ids=trade_ids, through=through)
+    return {"settled": report.settled, "errors": report.errors, "pruned": pruned}
+
+
+@shared_task(name="trading.tasks.schedule_expiry_settlements", ignore_result=True)
+def schedule_expiry_settlements() -> dict[str, int]:
+    """Every minute: send the expiry tasks of trades expiring within
+    `SETTLE_SCHEDULE_HORIZON_SECONDS` that opening did not send (too far
+    ahead then)."""
+    return {"scheduled": expiries_schedule_upcoming()}
 
 
 @shared_task(name="trading.tasks.auto_initiate_daily_trades")

@@ -254,6 +254,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "trading.tasks.process_completed_trades",
         "schedule": crontab(minute="*"),
     },
+    # Expiry tasks for trades that opened too far ahead of their expiry to
+    # send one then (SETTLE_SCHEDULE_HORIZON_SECONDS; docs/decisions.md).
+    "schedule-expiry-settlements": {
+        "task": "trading.tasks.schedule_expiry_settlements",
+        "schedule": crontab(minute="*"),
+    },
     "auto-initiate-daily-trades": {
         "task": "trading.tasks.auto_initiate_daily_trades",
         "schedule": crontab(minute=0),
@@ -294,6 +300,10 @@ FEED_SEED = env_int("FEED_SEED", 42)
 # and between batched writes of bars to PostgreSQL.
 FEED_TICK_INTERVAL = float(env("FEED_TICK_INTERVAL", "0.1"))
 FEED_FLUSH_INTERVAL = float(env("FEED_FLUSH_INTERVAL", "2.0"))
+# The feed also flushes at the first step of every new second (that second's
+# ticks are final then), and checks the price watches (market/watches.py) on
+# every step, telling their listeners at most this often per symbol.
+PRICE_WATCH_INTERVAL = float(env("PRICE_WATCH_INTERVAL", "0.25"))
 # Per-symbol source overrides, e.g. "BTC-USD=replay,GOOG=random_walk"; unset
 # symbols use Instrument.feed_source (replay for GOOG and EUR-USD).
 MARKET_FEED_SOURCES = dict(item.split("=", 1) for item in env_list("MARKET_FEED_SOURCES", ""))
@@ -322,6 +332,16 @@ TRADE_SWEEP_AFTER_SECONDS = env_int("TRADE_SWEEP_AFTER_SECONDS", 120)
 # the expiry instant, at most this long, then settles on what was recorded.
 SETTLEMENT_GRACE_SECONDS = env_int("SETTLEMENT_GRACE_SECONDS", 120)
 SETTLEMENT_BATCH_SIZE = env_int("SETTLEMENT_BATCH_SIZE", 500)
+# Settlement at the instant (trading/trades/schedule.py): the expiry task runs
+# this long after the expiry's second ends (the feed writes that second's
+# last tick at the first step of the next one); while its trades still wait
+# for their price it tries again for SETTLE_AT_EXPIRY_RETRY_SECONDS. Expiry
+# tasks are sent only this far ahead: an ETA task waits unacknowledged in a
+# worker's memory, and the Redis broker redelivers it after the visibility
+# timeout (docs/decisions.md).
+SETTLE_AT_EXPIRY_DELAY = float(env("SETTLE_AT_EXPIRY_DELAY", "0.2"))
+SETTLE_AT_EXPIRY_RETRY_SECONDS = float(env("SETTLE_AT_EXPIRY_RETRY_SECONDS", "10"))
+SETTLE_SCHEDULE_HORIZON_SECONDS = env_int("SETTLE_SCHEDULE_HORIZON_SECONDS", 300)
 TRADE_BATCH_MAX_ITEMS = 20
 # Test-only fault points (trading/faults.py); never enable in production.
 TRADING_FAULT_INJECTION = env_bool("TRADING_FAULT_INJECTION", False)

@@ -38,3 +38,8 @@ CACHES["default"]["KEY_PREFIX"] = os.environ["CHANNEL_PREFIX"]
 
 # The suite's local push service listens on http://127.0.0.1:<port>.
 PUSH_ALLOW_HTTP_LOOPBACK = True
+
+# An integration test's children (a worker, the feed) send the tasks they
+# start to that test's own queue, which only its own workers consume.
+if os.environ.get("TEST_TASK_QUEUE"):
+    CELERY_TASK_DEFAULT_QUEUE = os.environ["TEST_TASK_QUEUE"]

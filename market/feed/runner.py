@@ -8,7 +8,16 @@ feed asks its source for the ticks since the last step and then:
 2. writes each symbol's latest price and time to Redis (`price_record`, one
    round trip for all symbols);
 3. offers the latest tick to the coalescer and publishes what it lets through
-   with `realtime.ticks.publish_tick` (group `ticker.<SYMBOL>`).
+   with `realtime.ticks.publish_tick` (group `ticker.<SYMBOL>`);
+4. asks Redis which price watches (`market.watches`: trading's take-profit,
+   stop-loss and liquidation levels) the step's ticks crossed, and hands
+   them to the registered listeners, at most once per symbol every
+   `PRICE_WATCH_INTERVAL` seconds (`CrossingThrottle`).
+
+The recorder is flushed at the first step of every new second (the ticks of
+the second just ended are then final: settlement at an expiry instant waits
+for exactly that, `price_recorded_through`), and at least every
+`flush_interval` seconds.
 
 A closed market gets no ticks, and its source is not asked to catch up when it
 reopens (a replay resumes at the current bar, a walk steps from its last
@@ -36,10 +45,12 @@ from redis.exceptions import RedisError
 from market import calendars
 from market.feed.backoff import Backoff
 from market.feed.coalesce import Coalescer
+from market.feed.crossings import CrossingThrottle
 from market.feed.recorder import Recorder, ticks_prune
 from market.feed.sources import PriceSource
 from market.models import Instrument
 from market.prices import price_record, price_recorded_mark
+from market.watches import crossing_listeners, crossing_notify, watches_crossed
 from realtime.ticks import publish_tick
 
 logger = logging.getLogger(__name__)
@@ -77,6 +88,7 @@ class MarketFeed:
         self.tick_interval = tick_interval
         self.flush_interval = flush_interval
         self.coalescer = Coalescer(max_rate=max_rate)
+        self.crossings = CrossingThrottle(interval=settings.PRICE_WATCH_INTERVAL)
         self.recorder = Recorder()
         self.redis = Backoff()
         self.db = Backoff()
@@ -89,6 +101,7 @@ class MarketFeed:
         self.published = 0
         self._stopping = False
         self._next_flush = clock() + flush_interval
+        self._flushed_second = start.replace(microsecond=0)
         self._next_prune = clock()
         self._recorded_through: datetime | None = None
 
@@ -116,6 +129,7 @@ class MarketFeed:
         now = self.now()
         mono = self.clock()
         latest: dict[str, tuple[Decimal, datetime]] = {}
+        stepped: dict[str, list[tuple[datetime, Decimal]]] = {}
         for item in self.items:
             since, item.last = item.last, now
             if not self._market_open(item, now):
@@ -128,11 +142,16 @@ class MarketFeed:
                 latest[item.instrument.symbol] = (last.price, last.at)
                 self.coalescer.offer(symbol=item.instrument.symbol, price=last.price, at=last.at)
                 self.ticks += len(ticks)
+                stepped[item.instrument.symbol] = [(t.at, t.price) for t in ticks]
         self.steps += 1
-        self._to_redis(latest, mono)
-        if mono >= self._next_flush:
+        second = now.replace(microsecond=0)
+        if mono >= self._next_flush or second > self._flushed_second:
+            # A second has ended: its ticks are final, record them now.
             self._next_flush = mono + self.flush_interval
+            self._flushed_second = second
             self._flush(now, mono)
+        self._to_redis(latest, mono)
+        self._watch(stepped, mono)
 
     def _to_redis(self, latest: dict[str, tuple[Decimal, datetime]], mono: float) -> None:
         if not self.redis.ready(mono):
@@ -155,6 +174,26 @@ class MarketFeed:
         for tick in self.coalescer.due(mono):
             self.publish(symbol=tick.symbol, price=tick.price, at=tick.at)
             self.published += 1
+
+    def _watch(self, stepped: dict[str, list[tuple[datetime, Decimal]]], mono: float) -> None:
+        """Price watches crossed by this step's ticks, to the listeners (throttled)."""
+        if not crossing_listeners() or self.redis.down:
+            return
+        if stepped:
+            ranges = {
+                symbol: (min(p for _, p in ticks), max(p for _, p in ticks))
+                for symbol, ticks in stepped.items()
+            }
+            try:
+                crossed = watches_crossed(ranges)
+            except REDIS_ERRORS as exc:
+                delay = self.redis.failed(mono)
+                logger.warning("Redis unavailable for price watches (%s); retrying in %.1f s", exc, delay)
+                return
+            for symbol, members in crossed.items():
+                self.crossings.offer(symbol=symbol, ticks=stepped[symbol], members=members)
+        for crossing in self.crossings.due(mono):
+            crossing_notify(crossing)
 
     def _flush(self, now: datetime, mono: float) -> None:
         if not self.db.ready(mono):

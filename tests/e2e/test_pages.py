@@ -87,7 +87,11 @@ def test_wallet_deposit_and_plan_creation(stack, page_factory):
 
     row.get_by_role("button", name="Cancel").click()
     expect(row).to_contain_text("Cancelled")
-    expect(page.locator(".toast", has_text="Plan cancelled")).to_contain_text("Returned 1,000.00 USD")
+    # The net result leads (nothing traded: no P&L, no fees), then what came back.
+    expect(page.locator(".toast", has_text="Plan cancelled")).to_contain_text(
+        "Net result → 0.00 USD (realised 0.00 · fees 0.00). Returned 1,000.00 USD."
+    )
+    expect(row.get_by_test_id("net-pnl")).to_contain_text("→ 0.00")
     plan.refresh_from_db()
     assert plan.status == "cancelled"
     assert plan.returned == Decimal("1000.00")

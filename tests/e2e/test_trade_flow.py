@@ -192,7 +192,9 @@ def test_settlement_shows_a_toast_and_the_new_balance(stack, feed, worker, page_
     expect(available).to_have_text(f"{before:,.2f} USD")
     row = page.locator(f'#open-trades tr[data-trade-id="{trade.pk}"]')
     expect(row).to_contain_text("BTC-USD")
-    expect(row.get_by_test_id("pnl")).to_have_text(re.compile(r"^[↑↓→] [+-]?\d"))
+    # The open trade's net result at the mark (after both fees), its P&L and fees beside it.
+    expect(row.get_by_test_id("net-pnl")).to_have_text(re.compile(r"^[↑↓→] [+-]?\d"))
+    expect(row.get_by_test_id("pnl")).to_have_text(re.compile(r"^P&L [+-]?\d[\d,]*\.\d\d · fees \d+\.\d\d$"))
     shot(page, "dashboard-open-trade")
 
     settle_now(trade)
@@ -203,7 +205,13 @@ def test_settlement_shows_a_toast_and_the_new_balance(stack, feed, worker, page_
     after = Decimal(1000) - trade.fee + trade.pnl  # the stake came back with its P&L, less both fees
     expect(available).to_have_text(f"{after:,.2f} USD")
     expect(reserved).to_have_text("0.00 USD")
-    expect(toast).to_contain_text(f"Profit/loss {signed(trade.pnl)} USD")
+    # The toast leads with the net result (P&L less both fees), coloured by it.
+    net = trade.pnl - trade.fee
+    arrow = "↑" if net > 0 else "↓" if net < 0 else "→"
+    expect(toast).to_contain_text(
+        f"Net result {arrow} {signed(net)} USD (P&L {signed(trade.pnl)} · fees {trade.fee:,.2f})"
+    )
+    expect(toast).to_have_attribute("data-kind", "success" if net > 0 else "loss" if net < 0 else "info")
     expect(row).to_have_count(0)
     expect(page.get_by_test_id("notifications")).to_contain_text("Trade settled")
     shot(page, "dashboard-settled-toast")
@@ -216,6 +224,10 @@ def test_settlement_shows_a_toast_and_the_new_balance(stack, feed, worker, page_
         expect(timeline.locator("li", has_text=words)).to_have_count(1)
     expect(timeline).to_contain_text(f"Settled at {trade.exit_price:,.2f}")
     expect(page.locator('[data-field="pnl"]')).to_contain_text(f"{signed(trade.pnl)} USD")
+    result = page.get_by_test_id("trade-result")
+    expect(result).to_contain_text(f"Net result {arrow} {signed(net)} USD")
+    expect(result).to_have_class(re.compile("up" if net > 0 else "down" if net < 0 else "flat"))
+    expect(timeline.locator("li", has_text="Settled at")).to_contain_text(f"net {arrow} {signed(net)} USD")
     shot(page, "trade-detail-settled")
 
     # The trades list with its status filter.

@@ -21,6 +21,7 @@ CELERY_TASK_DEFAULT_QUEUE = FAULT_QUEUE
 
 _EVERY = {
     "process-completed-trades": 2,  # every minute
+    "schedule-expiry-settlements": 2,  # every minute
     "sweep-queued-trades": 10,  # every 5 minutes
     "auto-initiate-daily-trades": 3,  # hourly
     "update-wallet-balances": 5,  # 06:00 and 18:00

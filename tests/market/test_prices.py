@@ -13,6 +13,7 @@ from market.feed.sources import RandomWalk
 from market.models import Bar, PriceTick
 from market.prices import (
     price_at,
+    price_at_many,
     price_last_known,
     price_latest,
     price_latest_many,
@@ -109,6 +110,19 @@ class TestPriceAt:
         # The bar starting at T0 is only known to have ended at T0 + 1 minute.
         assert price_at("OLD-USD", T0 + timedelta(seconds=59)) is None
         assert price_at("OLD-USD", T0 + timedelta(minutes=1)) == Decimal("2.00")
+
+    def test_many_instants_answer_as_one_each_in_two_queries(self, django_assert_num_queries):
+        instrument = InstrumentFactory(symbol="MNY-USD", price_scale=2)
+        for ms, price in [(0, "10.00"), (400, "10.40"), (1500, "11.50"), (2900, "12.90")]:
+            PriceTick.objects.create(instrument=instrument, at=T0 + timedelta(milliseconds=ms), price=price)
+        instants = [T0 + timedelta(milliseconds=ms) for ms in (0, 399, 400, 1000, 1499, 1500, 2000, 5000)]
+        with django_assert_num_queries(2):
+            answers = price_at_many("MNY-USD", instants)
+        assert answers == {at: price_at("MNY-USD", at) for at in instants}
+        assert [str(answers[at]) for at in instants[:3]] == ["10.00", "10.00", "10.40"]
+        before = T0 - timedelta(milliseconds=1)
+        assert price_at_many("MNY-USD", [before, T0]) == {before: None, T0: Decimal("10.00")}
+        assert price_at_many("MNY-USD", []) == {}
 
     def test_unknown_symbol_has_no_price(self):
         assert price_at("NOPE", T0) is None

@@ -59,13 +59,23 @@ def test_settlement_at_expiry_mails_the_result_after_commit(
     by_address = {m.to[0]: m for m in mail.outbox}
     assert set(by_address) == {user.email, other_user.email}
     message = by_address[user.email]
-    assert message.subject == f"Trade #{mine.pk} settled: EML-USD +15.00 USD"
-    assert "Entry price:  100.00\n" in message.body  # at the instrument's scale
-    assert "Exit price:   101.50\n" in message.body
-    assert "Fees:         2.00 USD" in message.body
-    assert "Net result:   +13.00 USD" in message.body
+    # The net result (P&L less both fees) is the headline, gross and fees beside it.
+    assert message.subject == f"Trade #{mine.pk} settled: EML-USD net +13.00 USD"
+    lines = message.body.splitlines()
+    assert (
+        lines[0]
+        == f"Your buy trade #{mine.pk} on EML-USD has settled with a net result of +13.00 USD after fees."
+    )
+    assert lines[2:5] == [
+        "Net result:    +13.00 USD",
+        "P&L (gross):   +15.00 USD",
+        "Fees:          2.00 USD (opening and closing)",
+    ]
+    assert "Entry price:   100.00" in lines  # at the instrument's scale
+    assert "Exit price:    101.50" in lines
     assert f"/trades/{mine.pk}/" in message.body
-    assert by_address[other_user.email].subject == f"Trade #{theirs.pk} settled: EML-USD +7.50 USD"
+    # 500.00 stake: qty 5 x +1.50 = +7.50, fees 0.50 + 0.50.
+    assert by_address[other_user.email].subject == f"Trade #{theirs.pk} settled: EML-USD net +6.50 USD"
 
 
 def test_closing_by_the_owner_mails_once(user, inst, django_capture_on_commit_callbacks):
@@ -74,7 +84,9 @@ def test_closing_by_the_owner_mails_once(user, inst, django_capture_on_commit_ca
     quote(inst, "99.00")
     with django_capture_on_commit_callbacks(execute=True):
         trade_close(user=user, trade_id=trade.pk)
-    assert [m.subject for m in mail.outbox] == [f"Trade #{trade.pk} settled: EML-USD -10.00 USD"]
+    # -10.00 before fees, -12.00 after them.
+    assert [m.subject for m in mail.outbox] == [f"Trade #{trade.pk} settled: EML-USD net -12.00 USD"]
+    assert "has settled with a loss of -12.00 USD after fees" in mail.outbox[0].body
 
 
 def test_switched_off_settlement_mail_is_not_sent_and_the_trade_still_settles(
@@ -117,7 +129,8 @@ def test_maturity_mails_the_plan_summary_and_no_mail_per_plan_trade(
     with django_capture_on_commit_callbacks(execute=True):
         assert check_investment_maturity() == {"matured": 1, "errors": 0}
     # 2.5 units 100.00 -> 112.34: +30.85; fees 0.25 + 0.25; returned 1030.35.
-    assert [m.subject for m in mail.outbox] == [f"Plan #{plan.pk} matured: EML-USD +30.85 USD"]
+    assert [m.subject for m in mail.outbox] == [f"Plan #{plan.pk} matured: EML-USD net +30.35 USD"]
+    assert "Net result:    +30.35 USD\nRealised P&L:  +30.85 USD (gross)" in mail.outbox[0].body
     assert "Returned:      1030.35 USD" in mail.outbox[0].body
     assert mail.outbox[0].to == [user.email]
 

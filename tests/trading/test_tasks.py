@@ -115,6 +115,7 @@ def test_process_completed_trades_task_settles_due_trades(user, inst):
 def test_beat_schedule_matches_the_design():
     schedule = {e["task"]: e["schedule"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
     assert schedule["trading.tasks.process_completed_trades"] == crontab(minute="*")
+    assert schedule["trading.tasks.schedule_expiry_settlements"] == crontab(minute="*")
     assert schedule["trading.tasks.auto_initiate_daily_trades"] == crontab(minute=0)
     assert schedule["trading.tasks.check_investment_maturity"] == crontab(minute=0, hour=0)
     assert schedule["trading.tasks.cleanup_failed_trades"] == crontab(minute=0, hour=2)

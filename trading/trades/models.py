@@ -10,8 +10,9 @@ reserved) in the request's own transaction, so a request the wallet cannot
 pay is refused at once; opening charges the fee out of the hold (the stake
 stays reserved while open), and a trade that never opens gives the hold back.
 `fee` is the opening fee while queued, then the sum of the opening and
-closing fees; `pnl` is the realised profit or loss, set once at settlement
-and never below -stake. The
+closing fees; `pnl` is the realised profit or loss before fees, set once at
+settlement and never below -stake; `net_pnl` (`pnl - fee`) is the net result
+every surface leads with. The
 arithmetic is `trading.pnl`; the money moves through `wallets.services`.
 
 The database holds what must always be true (check constraints below), and
@@ -22,6 +23,7 @@ the first trade even when 50 copies race.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -175,3 +177,10 @@ class Trade(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def net_pnl(self) -> Decimal | None:
+        """The net result: realised P&L minus every fee (opening and closing,
+        both in `fee`), what the trade added to or took from the account.
+        None until the trade is settled (`pnl` is set then)."""
+        return None if self.pnl is None else self.pnl - self.fee

@@ -40,6 +40,7 @@ TRADE_FIELDS = (
     "fee",
     "held",
     "pnl",
+    "net_pnl",
     "attempts",
     "next_attempt_at",
     "failure_code",
@@ -55,6 +56,27 @@ class TradeSerializer(serializers.ModelSerializer):
     instrument = serializers.CharField(source="instrument.symbol", read_only=True)
     plan = serializers.IntegerField(source="plan_id", read_only=True, allow_null=True)
     duration = serializers.SerializerMethodField(help_text="Requested lifetime in seconds.")
+    fee = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        read_only=True,
+        help_text="Every fee charged so far: the opening fee, plus the closing fee once settled.",
+    )
+    pnl = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="Realised profit or loss before fees (null until settled).",
+    )
+    net_pnl = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="The net result: `pnl` minus every fee (`fee`: opening and closing), what the trade "
+        "added to or took from the account (null until settled).",
+    )
 
     class Meta:
         model = Trade
@@ -70,6 +92,7 @@ _PLACES = {
     "fee": 2,
     "held": 2,
     "pnl": 2,
+    "net_pnl": 2,
     "quantity": 8,
     "take_profit": 8,
     "stop_loss": 8,

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -923,6 +923,11 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
     notify_emails(kind=EmailKind.SETTLEMENT, mails=[trade_settled_mail(o.trade) for o in orders])
 
 
+def _expired_message(expires_at: datetime) -> str:
+    at = expires_at.astimezone(UTC).strftime("%H:%M:%S")
+    return f"This trade expired at {at} UTC and is being settled at the expiry price."
+
+
 def trade_close(*, user: AbstractBaseUser, trade_id: int) -> Trade:
     """The owner closes an open trade at the current price."""
     with transaction.atomic():
@@ -936,7 +941,7 @@ def trade_close(*, user: AbstractBaseUser, trade_id: int) -> Trade:
         now = timezone.now()
         if trade.expires_at is not None and trade.expires_at <= now:
             # Past expiry the price is the one recorded at expiry, not now's.
-            raise TradeNotAllowed("This trade has expired; it settles at its expiry price.", code="expired")
+            raise TradeNotAllowed(_expired_message(trade.expires_at), code="expired")
         if not market_is_open(trade.instrument, now):
             raise TradeNotAllowed(f"The {trade.instrument} market is closed.", code="market_closed")
         quote = price_latest(trade.instrument.symbol, now=now)

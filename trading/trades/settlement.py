@@ -40,10 +40,18 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.errors import DomainError
-from market.prices import price_at, price_latest_many, price_recorded_through
+from market.prices import price_at, price_at_many, price_latest_many, price_recorded_through
 from trading.locks import plan_try_lock
-from trading.trades.levels import Path, first_hit, level_path, level_path_done, level_trades, path_could_hit
-from trading.trades.models import CloseReason, Trade, TradeStatus
+from trading.trades.levels import (
+    Hit,
+    Path,
+    first_hit,
+    level_path,
+    level_path_done,
+    level_trades,
+    path_could_hit,
+)
+from trading.trades.models import CloseReason, Trade, TradeSide, TradeStatus
 from trading.trades.services import SettleOrder, trade_settle_locked, trades_settle_locked
 
 logger = logging.getLogger(__name__)
@@ -208,5 +216,144 @@ def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = N
     if report.settled or report.waiting or report.errors:
         logger.info(
             "settlement run: %s settled, %s waiting, %s errors", report.settled, report.waiting, report.errors
+        )
+    return report
+
+
+# --- settlement at the instant (trading/trades/schedule.py) --------------------
+
+
+def _could_hit(trade: Trade, low: Decimal, high: Decimal) -> bool:
+    """Whether a price between `low` and `high` reaches one of the trade's
+    levels: only such a trade is walked along the path (most never come near
+    their levels, and a walk is one comparison per recorded second)."""
+    liquidation = trade.liquidation_price if (trade.liquidation_price or 0) > 0 else None
+    if trade.side == TradeSide.BUY:
+        return (
+            (trade.take_profit is not None and trade.take_profit <= high)
+            or (trade.stop_loss is not None and trade.stop_loss >= low)
+            or (liquidation is not None and liquidation >= low)
+        )
+    return (
+        (trade.take_profit is not None and trade.take_profit >= low)
+        or (trade.stop_loss is not None and trade.stop_loss <= high)
+        or (liquidation is not None and liquidation <= high)
+    )
+
+
+def _expiry_prices_prefetch(
+    batch: list[Trade], *, prices: dict[tuple[str, datetime], Decimal | None]
+) -> None:
+    """Fill `_expiry_price`'s cache for a batch: two queries per symbol
+    (`price_at_many`) instead of one per distinct expiry instant."""
+    instants: dict[str, set[datetime]] = {}
+    for trade in batch:
+        if trade.expires_at is not None and (trade.instrument.symbol, trade.expires_at) not in prices:
+            instants.setdefault(trade.instrument.symbol, set()).add(trade.expires_at)
+    for symbol, wanted in instants.items():
+        for at, price in price_at_many(symbol, wanted).items():
+            prices[(symbol, at)] = price
+
+
+def trades_settle_expired(*, now: datetime | None = None, batch_size: int | None = None) -> SettlementReport:
+    """The expiry pass alone, for the task scheduled at an expiry instant:
+    every open trade with `expires_at <= now`, in batches, at its expiry price
+    (waiting, as `trades_settle_due` does, until the feed has recorded through
+    the expiry). A due trade with levels is first walked along the recorded
+    path up to its expiry: a level reached before expiry wins (its tick task
+    may not have run yet). Safe beside the minute sweep (SKIP LOCKED, and a
+    settled trade is no longer open)."""
+    now = now or timezone.now()
+    size = batch_size or settings.SETTLEMENT_BATCH_SIZE
+    report = SettlementReport()
+    recorded: dict[str, datetime | None] = {}
+    prices: dict[tuple[str, datetime], Decimal | None] = {}
+    paths: dict[str, Path] = {}
+    ranges: dict[str, tuple[Decimal, Decimal] | None] = {}
+
+    def level_hit(trade: Trade) -> Hit | None:
+        symbol = trade.instrument.symbol
+        if symbol not in paths:
+            due = level_trades().filter(instrument__symbol=symbol, expires_at__lte=now)
+            path = level_path(symbol, trades=due, quote=None, now=now)
+            paths[symbol] = path
+            ranges[symbol] = (
+                (min(p for _, p in path.points), max(p for _, p in path.points)) if path.points else None
+            )
+        span = ranges[symbol]
+        if span is None or not _could_hit(trade, *span):
+            return None
+        return first_hit(trade, paths[symbol])
+
+    def settle_expired(batch: list[Trade]) -> set[int]:
+        _expiry_prices_prefetch(batch, prices=prices)
+        orders, waiting = [], set()
+        for trade in batch:
+            price = _expiry_price(trade, now=now, recorded=recorded, prices=prices)
+            if price is None:
+                report.waiting += 1
+                waiting.add(trade.pk)
+                continue
+            assert trade.expires_at is not None
+            hit = level_hit(trade)
+            if hit is not None:
+                orders.append(SettleOrder(trade=trade, exit_price=hit.price, reason=hit.reason, at=hit.at))
+            else:
+                orders.append(
+                    SettleOrder(trade=trade, exit_price=price, reason=CloseReason.EXPIRY, at=trade.expires_at)
+                )
+        return waiting | _settle(orders, report=report)
+
+    due = Trade.objects.filter(status=TradeStatus.OPEN, expires_at__lte=now)
+    _batches(due, handle=settle_expired, batch_size=size)
+    if report.settled or report.errors:
+        logger.info(
+            "settlement at expiry: %s settled, %s waiting, %s errors",
+            report.settled,
+            report.waiting,
+            report.errors,
+        )
+    return report
+
+
+def trades_settle_levels(
+    *,
+    symbol: str,
+    points: list[tuple[datetime, Decimal]],
+    trade_ids: list[int],
+    now: datetime | None = None,
+    batch_size: int | None = None,
+) -> SettlementReport:
+    """Settle `trade_ids` (open trades of `symbol` whose level a tick crossed,
+    from the feed's price watches) at the first of `points` that reaches one
+    of their levels, at that level, as the level pass of `trades_settle_due`
+    would. A trade no point reaches (already settled, a crossing after its
+    expiry, a watch out of date) is left alone."""
+    now = now or timezone.now()
+    size = batch_size or settings.SETTLEMENT_BATCH_SIZE
+    report = SettlementReport()
+    path = Path(symbol, sorted((at, price) for at, price in points if at <= now), None)
+    if not path.points or not trade_ids:
+        return report
+
+    def settle_hits(batch: list[Trade]) -> set[int]:
+        orders, missed = [], set()
+        for trade in batch:
+            hit = first_hit(trade, path)
+            if hit is None:
+                missed.add(trade.pk)
+                continue
+            orders.append(SettleOrder(trade=trade, exit_price=hit.price, reason=hit.reason, at=hit.at))
+        return missed | _settle(orders, report=report)
+
+    candidates = level_trades().filter(pk__in=trade_ids, instrument__symbol=symbol)
+    _batches(candidates, handle=settle_hits, batch_size=size)
+    if report.settled or report.errors:
+        logger.info(
+            "settlement at a level of %s: %s settled, %s waiting, %s errors",
+            symbol,
+            report.settled,
+            report.waiting,
+            report.errors,
         )
     return report

@@ -1,7 +1,9 @@
 // The dashboard: ticker strip with live prices and the change since the
 // day's open (arrow + sign + colour, flashing on each tick), the chart of
-// the selected instrument, open trades with live mark-to-market P&L, the
-// balances, and the recent notifications.
+// the selected instrument, open trades with their live net result (what
+// closing at the mark would give after both fees, coloured by it, the P&L
+// before fees and the fees beside it), the balances, and the recent
+// notifications.
 
 import { api, results } from "./api.js";
 import { onBalances, loadBalances } from "./balances.js";
@@ -11,7 +13,7 @@ import { endpoints, pages } from "./endpoints.js";
 import * as market from "./market.js";
 import { direction, format, formatSigned, sub } from "./money.js";
 import { loadRecent, onRecent, recent } from "./notify.js";
-import { markPnl } from "./pnl.js";
+import { netResult, netWords } from "./pnl.js";
 import { stream } from "./stream.js";
 
 const tickerList = document.getElementById("tickers");
@@ -107,8 +109,9 @@ function renderTradeRow(trade) {
   let row = openBody.querySelector(`tr[data-trade-id="${trade.id}"]`);
   const symbol = tradeSymbol(trade);
   const last = market.price(symbol);
-  const pnl = last ? markPnl(trade, last.price) : null;
-  const dir = pnl ? direction(pnl) : null;
+  // Past its expiry it settles at the recorded expiry price, not at the mark.
+  const settling = trade.expires_at && Date.parse(trade.expires_at) <= Date.now();
+  const words = last && !settling ? netWords(netResult(trade, last.price)) : null;
   const cells = [
     el("td", {}, el("a", { href: pages.trade(trade.id) }, `#${trade.id} ${symbol}`)),
     el("td", {}, trade.side === "sell" ? "Sell ↓" : "Buy ↑"),
@@ -117,8 +120,9 @@ function renderTradeRow(trade) {
     el("td", { class: "num" }, last ? format(last.price, scaleOf(symbol)) : "—"),
     el(
       "td",
-      { class: `num ${dir ? dir.cls : ""}`, "data-testid": "pnl" },
-      pnl ? `${dir.arrow} ${formatSigned(pnl, 2)}` : "—",
+      { class: `num net-cell ${words ? words.cls : ""}`, "data-testid": "net-pnl" },
+      words ? words.headline : settling ? "Settling…" : "—",
+      words ? el("span", { class: "sub", "data-testid": "pnl" }, words.breakdown) : null,
     ),
     el("td", {}, formatTime(trade.expires_at)),
   ];

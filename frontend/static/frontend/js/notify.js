@@ -5,7 +5,8 @@
 
 import { api } from "./api.js";
 import { el } from "./dom.js";
-import { format, formatSigned } from "./money.js";
+import { format, sub } from "./money.js";
+import { netResult, netWords } from "./pnl.js";
 import { plainReason } from "./reasons.js";
 
 const TOAST_MS = 8000;
@@ -62,11 +63,12 @@ export function describe(frame) {
   const detail = data.id ? `/trades/${data.id}/` : null;
   switch (frame.event) {
     case "trade.settled": {
-      const pnl = data.pnl;
+      // The net result (P&L less both fees) is the message; its colour too.
+      const words = netWords(netResult({ ...data, status: "settled" }), data.currency || "USD");
       return {
         title: `Trade settled: ${tradeLabel(data)}`,
-        body: pnl !== undefined && pnl !== null ? `Profit/loss ${formatSigned(pnl, 2)} ${data.currency || "USD"}` : "",
-        kind: "success",
+        body: words ? `Net result ${words.headline} (${words.breakdown})` : "",
+        kind: !words ? "info" : words.cls === "up" ? "success" : words.cls === "down" ? "loss" : "info",
         href: detail,
       };
     }
@@ -78,10 +80,19 @@ export function describe(frame) {
       // The same event ends a plan cancelled early by its owner.
       const what = data.status === "cancelled" ? "Plan cancelled" : "Plan matured";
       const label = [data.instrument, (data.strategy || "").replaceAll("_", " ")].filter(Boolean).join(" · ");
+      const parts = [];
+      let kind = "success";
+      if (data.realised_pnl !== undefined && data.realised_pnl !== null && data.fees !== undefined && data.fees !== null) {
+        // The plan's net result: realised P&L less every fee of its trades.
+        const words = netWords({ net: sub(data.realised_pnl, data.fees), gross: data.realised_pnl, fees: data.fees }, data.currency || "USD");
+        parts.push(`Net result ${words.headline} (${words.breakdown.replace("P&L", "realised")}).`);
+        kind = words.cls === "down" ? "loss" : words.cls === "up" ? "success" : "info";
+      }
+      if (data.returned !== undefined && data.returned !== null) parts.push(`Returned ${money(data.returned, data.currency)}.`);
       return {
         title: `${what}${label ? `: ${label}` : ""}`,
-        body: data.returned !== undefined && data.returned !== null ? `Returned ${money(data.returned, data.currency)}` : "",
-        kind: "success",
+        body: parts.join(" "),
+        kind,
         href: "/plans/",
       };
     }

@@ -5,7 +5,8 @@ import { ApiError, api, newIdempotencyKey, results } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
 import { endpoints } from "./endpoints.js";
 import { jsonForm } from "./forms.js";
-import { direction, format, formatSigned } from "./money.js";
+import { format, sub } from "./money.js";
+import { netWords } from "./pnl.js";
 import { toast } from "./notify.js";
 import { stream } from "./stream.js";
 
@@ -20,8 +21,10 @@ function planSymbol(plan) {
 }
 
 function row(plan) {
-  const pnl = plan.realised_pnl ?? plan.realized_pnl ?? "0";
-  const dir = direction(pnl);
+  // The net result leads: realised P&L less every fee of the plan's trades.
+  const realised = plan.realised_pnl ?? "0";
+  const fees = plan.fees ?? "0";
+  const words = netWords({ net: sub(realised, fees), gross: realised, fees });
   const cancel =
     plan.status === "active"
       ? el("button", { type: "button", class: "secondary", dataset: { cancel: String(plan.id) } }, "Cancel")
@@ -32,7 +35,12 @@ function row(plan) {
     el("td", {}, `#${plan.id} ${planSymbol(plan)} · ${(plan.strategy || "").replaceAll("_", " ")}`),
     el("td", {}, el("span", { class: `badge badge-${plan.status}` }, STATUS[plan.status] || plan.status)),
     el("td", { class: "num" }, `${format(plan.principal, 2)} ${plan.currency || ""}`),
-    el("td", { class: `num ${dir.cls}` }, `${dir.arrow} ${formatSigned(pnl, 2)}`),
+    el(
+      "td",
+      { class: `num net-cell ${words.cls}`, "data-testid": "net-pnl" },
+      words.headline,
+      el("span", { class: "sub" }, words.breakdown.replace("P&L", "realised")),
+    ),
     el("td", {}, formatTime(plan.ends_at)),
     el("td", {}, cancel),
   );

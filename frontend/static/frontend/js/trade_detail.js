@@ -1,12 +1,15 @@
-// Trade detail: the fields (kept current by the trade's events), the live
-// mark-to-market P&L while open, and the timeline of the trade's events
-// (read from /api/v1/events/ and filtered to this trade, then live).
+// Trade detail: the fields (kept current by the trade's events), the net
+// result as the headline (realised once settled; while open, what closing
+// at the live mark would give after both fees), and the timeline of the
+// trade's events (read from /api/v1/events/ and filtered to this trade,
+// then live). Past its expiry an open trade is being settled at the expiry
+// price: "Close now" is hidden and the page says so.
 
 import { clear, el, formatTime } from "./dom.js";
 import { endpoints } from "./endpoints.js";
 import * as market from "./market.js";
-import { direction, format, formatSigned } from "./money.js";
-import { markPnl } from "./pnl.js";
+import { format, formatSigned } from "./money.js";
+import { netResult, netWords } from "./pnl.js";
 import { plainReason } from "./reasons.js";
 import { STATUS_WORDS, describeTradeEvent } from "./trades.js";
 import { ApiError, api, newIdempotencyKey } from "./api.js";
@@ -22,8 +25,24 @@ const reasonNode = document.getElementById("trade-reason");
 const closeButton = document.getElementById("trade-close");
 const cancelButton = document.getElementById("trade-cancel");
 const actionError = document.getElementById("trade-action-error");
+const result = document.getElementById("trade-result");
+const expiredNote = document.getElementById("trade-expired");
 const seen = new Set();
 let trade = null;
+let expiryTimer = null;
+
+/** Open, but past its expiry: the settlement task is on its way. */
+function expired(t) {
+  return t && t.status === "open" && t.expires_at && Date.parse(t.expires_at) <= Date.now();
+}
+
+function watchExpiry() {
+  // Re-render at the expiry instant: the button goes, the note comes.
+  window.clearTimeout(expiryTimer);
+  if (!trade || trade.status !== "open" || !trade.expires_at) return;
+  const wait = Date.parse(trade.expires_at) - Date.now();
+  if (wait > 0 && wait < 2 ** 31) expiryTimer = window.setTimeout(render, wait + 50);
+}
 
 function field(name, text) {
   const node = root.querySelector(`[data-field="${name}"]`);
@@ -40,7 +59,7 @@ function render() {
   field("exit_price", price(trade.exit_price));
   field("take_profit", price(trade.take_profit));
   field("stop_loss", price(trade.stop_loss));
-  field("fee", trade.fee);
+  field("fee", trade.fee === undefined ? "" : `${format(trade.fee, 2)} ${trade.currency || ""}`);
   field("opened_at", formatTime(trade.opened_at));
   field("expires_at", formatTime(trade.expires_at));
   field("closed_at", trade.closed_at ? formatTime(trade.closed_at) : "");
@@ -48,31 +67,43 @@ function render() {
   const reason = plainReason(trade);
   reasonNode.hidden = !reason;
   reasonNode.textContent = reason;
-  closeButton.hidden = trade.status !== "open";
+  const past = expired(trade);
+  closeButton.hidden = trade.status !== "open" || past;
   cancelButton.hidden = trade.status !== "queued";
+  expiredNote.hidden = !past;
+  expiredNote.textContent = past
+    ? `This trade expired at ${formatTime(trade.expires_at)} and is being settled at the expiry price.`
+    : "";
+  watchExpiry();
   renderPnl();
 }
 
 function renderPnl() {
-  const node = root.querySelector('[data-field="pnl"]');
-  if (!trade || !node) return;
-  let pnl = null;
-  if (trade.status === "settled") pnl = trade.pnl;
-  else if (trade.status === "open") {
+  if (!trade) return;
+  let mark = null;
+  if (trade.status === "open") {
     const last = market.price(symbol);
     if (last) {
+      mark = last.price;
       field("mark", format(last.price, priceScale));
-      pnl = markPnl(trade, last.price);
     }
   }
-  if (pnl === null || pnl === undefined) {
-    node.textContent = "—";
-    node.className = "";
+  // An expired trade settles at the recorded expiry price, not at the mark.
+  const outcome = expired(trade) ? null : netResult(trade, mark);
+  const words = netWords(outcome, trade.currency || "");
+  const gross = root.querySelector('[data-field="pnl"]');
+  if (!words) {
+    result.hidden = true;
+    gross.textContent = "—";
     return;
   }
-  const dir = direction(pnl);
-  node.className = dir.cls;
-  node.textContent = `${dir.arrow} ${formatSigned(pnl, 2)} ${trade.currency || ""}${trade.status === "open" ? " (unrealised)" : ""}`;
+  result.hidden = false;
+  result.className = `result ${words.cls}`;
+  result.querySelector('[data-part="label"]').textContent = outcome.final ? "Net result" : "Net if closed now";
+  result.querySelector('[data-part="net"]').textContent = words.headline;
+  // While open, the fees are the opening fee paid and the closing fee a close would charge.
+  result.querySelector('[data-part="breakdown"]').textContent = words.breakdown;
+  gross.textContent = `${formatSigned(outcome.gross, 2)} ${trade.currency || ""}${outcome.final ? "" : " (unrealised)"}`;
 }
 
 function addToTimeline(frame) {

@@ -1,11 +1,14 @@
 // Trades list: filters (status, instrument), pages of 20 (the API's cursor
 // pagination, newest first) and live updates: a trade event replaces that
-// trade's row; a new trade appears on the first page when it matches.
+// trade's row; a new trade appears on the first page when it matches. A
+// settled trade's net result (P&L less both fees) comes first, coloured by
+// itself, then its P&L before fees and the fees.
 
 import { api, results } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
 import { endpoints, pages } from "./endpoints.js";
-import { direction, format, formatSigned } from "./money.js";
+import { format, formatSigned } from "./money.js";
+import { netResult, netWords } from "./pnl.js";
 import { loadInstruments } from "./market.js";
 import { STATUS_WORDS, formatPrice, tradeSymbol } from "./trades.js";
 import { stream } from "./stream.js";
@@ -25,8 +28,8 @@ function filters() {
 }
 
 function row(trade) {
-  const pnl = trade.pnl !== null && trade.pnl !== undefined ? trade.pnl : null;
-  const dir = pnl !== null ? direction(pnl) : null;
+  const result = netResult(trade);
+  const words = netWords(result);
   return el(
     "tr",
     { dataset: { tradeId: String(trade.id) } },
@@ -36,7 +39,9 @@ function row(trade) {
     el("td", { class: "num" }, `${format(trade.stake, 2)} ${trade.currency || ""}`),
     el("td", { class: "num" }, formatPrice(tradeSymbol(trade), trade.entry_price)),
     el("td", { class: "num" }, formatPrice(tradeSymbol(trade), trade.exit_price)),
-    el("td", { class: `num ${dir ? dir.cls : ""}` }, pnl !== null ? `${dir.arrow} ${formatSigned(pnl, 2)}` : "—"),
+    el("td", { class: `num ${words ? words.cls : ""}`, "data-testid": "net-pnl" }, words ? words.headline : "—"),
+    el("td", { class: "num", "data-testid": "pnl" }, result ? formatSigned(result.gross, 2) : "—"),
+    el("td", { class: "num", "data-testid": "fee" }, trade.fee !== undefined && trade.fee !== null ? format(trade.fee, 2) : "—"),
     el("td", {}, formatTime(trade.created_at)),
   );
 }
@@ -46,7 +51,7 @@ async function load(url = pageUrl) {
   pageUrl = url;
   const list = results(data);
   clear(body);
-  if (!list.length) body.append(el("tr", { class: "empty" }, el("td", { colspan: "8" }, "No trades match.")));
+  if (!list.length) body.append(el("tr", { class: "empty" }, el("td", { colspan: "10" }, "No trades match.")));
   for (const trade of list) body.append(row(trade));
   next.disabled = !data.next;
   next.dataset.url = data.next || "";

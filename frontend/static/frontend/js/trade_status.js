@@ -9,14 +9,16 @@
 // indicator, and keeps nudging the socket; once the socket is live again
 // polling stops and the stream's resume fills in the events it missed.
 // Events are listed once each (by seq); polled states move the stepper but
-// are not events, so nothing is ever listed twice.
+// are not events, so nothing is ever listed twice. A settled trade leads
+// with its net result (P&L less both fees), the box coloured by it; an open
+// trade past its expiry says it is being settled at the expiry price.
 
 import { api } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
 import { pages } from "./endpoints.js";
 import * as market from "./market.js";
-import { direction, format, formatSigned } from "./money.js";
-import { markPnl } from "./pnl.js";
+import { format } from "./money.js";
+import { netResult, netWords } from "./pnl.js";
 import { plainReason } from "./reasons.js";
 import { Status, stream } from "./stream.js";
 import { STATUS_WORDS, describeTradeEvent, formatPrice, tradeSymbol } from "./trades.js";
@@ -111,6 +113,19 @@ class StatusPage {
 
   // --- rendering -------------------------------------------------------------
 
+  /** Open, but past its expiry: the settlement task is on its way. */
+  expired() {
+    const t = this.trade;
+    return t.status === "open" && t.expires_at && Date.parse(t.expires_at) <= Date.now();
+  }
+
+  watchExpiry() {
+    // Re-render at the expiry instant (the message changes by itself).
+    window.clearTimeout(this.expiryTimer);
+    const wait = Date.parse(this.trade.expires_at) - Date.now();
+    if (wait > 0 && wait < 2 ** 31) this.expiryTimer = window.setTimeout(() => this.render(), wait + 50);
+  }
+
   render() {
     const trade = this.trade;
     const index = stepIndex(trade);
@@ -157,17 +172,32 @@ class StatusPage {
         }
         break;
       case "open":
+        if (this.expired()) {
+          this.message.classList.add("waiting");
+          this.message.append(
+            el("span", { class: "spinner", "aria-hidden": "true" }),
+            " ",
+            el("strong", {}, `Expired at ${formatTime(trade.expires_at)}.`),
+            " Your trade is being settled at the expiry price.",
+          );
+          break;
+        }
         this.message.classList.add("success");
         this.message.append(el("strong", {}, "✓ Your trade is open."), " It settles at expiry or when you close it.");
+        this.watchExpiry();
         break;
       case "settled": {
-        this.message.classList.add("success");
-        const pnl = trade.pnl ?? "0";
-        const dir = direction(pnl);
-        this.message.append(
-          el("strong", {}, "✓ Settled."),
-          ` Profit/loss ${dir.arrow} ${formatSigned(pnl, 2)} ${trade.currency || ""}.`,
-        );
+        const words = netWords(netResult(trade), trade.currency || "");
+        // Coloured by the net result: a gain before fees can be a loss after them.
+        this.message.classList.add(words && words.cls === "down" ? "loss" : "success");
+        this.message.append(el("strong", {}, "✓ Settled."));
+        if (words) {
+          this.message.append(
+            " Net result ",
+            el("strong", { class: words.cls, "data-testid": "net-result" }, words.headline),
+            el("span", { class: "muted" }, ` (${words.breakdown}).`),
+          );
+        }
         break;
       }
       case "rejected":
@@ -209,21 +239,22 @@ class StatusPage {
       ["Stake", `${format(trade.stake, 2)} ${trade.currency || ""}`],
       ["Entry price", price(trade.entry_price)],
       ["Quantity", trade.quantity],
-      ["Fee", trade.fee],
+      ["Fees", `${format(trade.fee ?? "0", 2)} ${trade.currency || ""}`],
       ["Expires", formatTime(trade.expires_at)],
     ];
-    if (trade.status === "open") {
+    if (trade.status === "open" && !this.expired()) {
       const last = market.price(symbol);
-      const pnl = last ? markPnl(trade, last.price) : null;
-      if (pnl) {
-        const dir = direction(pnl);
-        rows.push(["P&L now", `${dir.arrow} ${formatSigned(pnl, 2)} (unrealised)`]);
-      }
-    } else {
+      const words = last ? netWords(netResult(trade, last.price), trade.currency || "") : null;
+      if (words) rows.push(["Net if closed now", `${words.headline} (${words.breakdown})`, words.cls]);
+    } else if (trade.status === "settled") {
+      const words = netWords(netResult(trade), trade.currency || "");
+      if (words) rows.push(["Net result", `${words.headline} (${words.breakdown})`, words.cls]);
       rows.push(["Exit price", price(trade.exit_price)], ["Closed", formatTime(trade.closed_at)]);
     }
     clear(this.details);
-    for (const [label, value] of rows) this.details.append(el("dt", {}, label), el("dd", {}, value ?? "—"));
+    for (const [label, value, cls] of rows) {
+      this.details.append(el("dt", {}, label), el("dd", cls ? { class: cls } : {}, value ?? "—"));
+    }
     this.details.hidden = false;
   }
 

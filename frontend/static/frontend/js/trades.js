@@ -1,7 +1,8 @@
 // Shared trade helpers of the trade pages: words for statuses and events.
 
 import { instrument } from "./market.js";
-import { format, formatSigned } from "./money.js";
+import { format } from "./money.js";
+import { netResult, netWords } from "./pnl.js";
 import { plainReason } from "./reasons.js";
 import { formatTime } from "./dom.js";
 
@@ -45,8 +46,12 @@ export function describeTradeEvent(frame) {
       return `Failed: ${plainReason(t)}`;
     case "trade.cancelled":
       return "Cancelled";
-    case "trade.settled":
-      return `Settled at ${formatPrice(tradeSymbol(t), t.exit_price)}: P&L ${t.pnl !== undefined && t.pnl !== null ? formatSigned(t.pnl, 2) : "?"} ${t.currency || ""}${t.close_reason ? ` (${t.close_reason.replaceAll("_", " ")})` : ""}`;
+    case "trade.settled": {
+      // The net result first (P&L less both fees), then what it is made of.
+      const words = netWords(netResult(t), t.currency || "");
+      const result = words ? `net ${words.headline} (${words.breakdown})` : "net ?";
+      return `Settled at ${formatPrice(tradeSymbol(t), t.exit_price)}: ${result}${t.close_reason ? `, ${t.close_reason.replaceAll("_", " ")}` : ""}`;
+    }
     default:
       return frame.event;
   }
