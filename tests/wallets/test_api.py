@@ -165,7 +165,7 @@ def test_insufficient_funds_over_the_api(auth_client, user):
     funded(user, "10.00")
     before = counts()
     response = post(auth_client, WITHDRAWALS, '{"amount": "10.01", "currency": "USD"}')
-    assert response.status_code == 400
+    assert response.status_code == 422  # well formed; the balance refuses it
     assert response.json()["code"] == "insufficient_funds"
     assert counts() == before
 
