@@ -4,8 +4,10 @@ repeated key means, for every money-moving or trade-initiating request
 
 - A key is 1 to `KEY_MAX_LENGTH` printable characters (`key_check`). The
   API reads it from the required `Idempotency-Key` header (`request_key`,
-  documented by `IDEMPOTENCY_PARAMETER`): without it a client's retry would
-  create a second trade or move money twice.
+  documented by `idempotency_parameter`): without it a client's retry would
+  create a second trade or move money twice. A header carries printable
+  ASCII (`HEADER_PATTERN`: not only spaces, which a server strips), and the
+  schema states exactly that rule, pattern and lengths.
 - The same key from the same user returns the first result; the stored
   `fingerprint` of the first request's parameters tells a retry from a reuse
   with other parameters, which is a 422 (`replay_check`).
@@ -19,30 +21,44 @@ still match.
 
 import hashlib
 import json
+import re
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
-from core.errors import DomainError, IdempotencyMismatch
+from core.errors import IdempotencyMismatch, InputInvalid
 
 HEADER = "Idempotency-Key"
 # The trade and plan columns hold 100 characters (the ledger's 255).
 KEY_MAX_LENGTH = 100
 
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    name=HEADER,
-    type=str,
-    location=OpenApiParameter.HEADER,
-    required=True,
-    description="Unique per operation; a retry with the same key returns the first result, "
-    "the same key with other parameters gets a 422.",
-)
+# Printable ASCII with at least one visible character: HTTP servers strip the
+# spaces around a header value, so a key of spaces only arrives empty. The
+# same text is the schema's `pattern` (ECMA and Python regex alike).
+HEADER_PATTERN = r"^[ -~]*[!-~][ -~]*$"
+_HEADER_RE = re.compile(HEADER_PATTERN)
 
 
-class IdempotencyKeyInvalid(DomainError):
-    code = "invalid"
+def idempotency_parameter(*, max_length: int = KEY_MAX_LENGTH) -> OpenApiParameter:
+    """The `Idempotency-Key` header in the OpenAPI schema, with the rule
+    `request_key` enforces (a batch passes its shorter `max_length`)."""
+    return OpenApiParameter(
+        name=HEADER,
+        type={"type": "string", "minLength": 1, "maxLength": max_length, "pattern": HEADER_PATTERN},
+        location=OpenApiParameter.HEADER,
+        required=True,
+        description=f"1 to {max_length} printable ASCII characters, unique per operation; a retry "
+        "with the same key returns the first result, the same key with other parameters gets a 422.",
+    )
+
+
+IDEMPOTENCY_PARAMETER = idempotency_parameter()
+
+
+class IdempotencyKeyInvalid(InputInvalid):
+    pass
 
 
 def key_is_valid(key: object, *, max_length: int = KEY_MAX_LENGTH) -> bool:
@@ -60,14 +76,21 @@ def key_check(key: object) -> str:
     return key
 
 
+def header_key_is_valid(key: object, *, max_length: int = KEY_MAX_LENGTH) -> bool:
+    """The header's rule (`HEADER_PATTERN`, 1 to `max_length` characters)."""
+    return isinstance(key, str) and 1 <= len(key) <= max_length and _HEADER_RE.fullmatch(key) is not None
+
+
 def request_key(request: Request, *, suffix_length: int = 0) -> str:
     """The request's key; a 400 naming the header when it is missing or
     malformed. `suffix_length` keeps room for what the caller appends (a
     batch's items use `<key>:<index>`), so every derived key passes `key_check`."""
     key = request.headers.get(HEADER, "")
     max_length = KEY_MAX_LENGTH - suffix_length
-    if not key_is_valid(key, max_length=max_length):
-        raise ValidationError({HEADER: [f"This header is required: 1 to {max_length} printable characters."]})
+    if not header_key_is_valid(key, max_length=max_length):
+        raise ValidationError(
+            {HEADER: [f"This header is required: 1 to {max_length} printable ASCII characters."]}
+        )
     return key
 
 

@@ -13,16 +13,16 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.converters import IdConverter
+from core.filters import ID_SCHEMA, IdFilter, UtcDateTimeFilter
 from core.http import request_user
 from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
+from core.pagination import BoundedCursorPagination, query_int
 from core.throttling import WRITE_THROTTLES
 from wallets import selectors, services
 from wallets.models import Account, Entry, WithdrawalRequest
@@ -42,21 +42,18 @@ from wallets.serializers import (
 ID_REGEX = IdConverter.regex
 
 USER_FILTER = OpenApiParameter(
-    name="user", type=int, description="Staff only: show this user's objects (ignored for others)."
+    name="user", type=ID_SCHEMA, description="Staff only: show this user's objects (ignored for others)."
 )
 
 
 def _scope_user(request: Request) -> int | None:
-    """Whose objects a request sees: its own, or (staff) everyone's / `?user=`'s."""
+    """Whose objects a request sees: its own, or (staff) everyone's / `?user=`'s.
+    `user` is a user id for everyone (the schema says so), used for staff only."""
     user = request_user(request)
+    chosen = query_int(request, "user", low=0, high=ID_SCHEMA["maximum"])
     if not getattr(user, "is_staff", False):
         return int(user.pk)
-    raw = request.query_params.get("user")
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit()):
-        raise ValidationError({"user": ["A user id."]})
-    return int(raw)
+    return chosen
 
 
 @extend_schema(tags=["wallets"])
@@ -65,7 +62,7 @@ class WalletApi(APIView):
 
     @extend_schema(parameters=[USER_FILTER], responses=CurrencyBalanceSerializer(many=True))
     def get(self, request: Request) -> Response:
-        user_id = _scope_user(request) if "user" in request.query_params else None
+        user_id = _scope_user(request)
         user_id = int(request_user(request).pk) if user_id is None else user_id
         return Response(CurrencyBalanceSerializer(selectors.balances_of(user_id=user_id), many=True).data)
 
@@ -89,18 +86,21 @@ class AccountApi(viewsets.ReadOnlyModelViewSet):
         return selectors.account_list(user_id=_scope_user(self.request))
 
 
-class EntryCursorPagination(CursorPagination):
+class EntryCursorPagination(BoundedCursorPagination):
     ordering = "-id"
     page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 200
 
 
 class EntryFilter(filters.FilterSet):
-    created_after = filters.IsoDateTimeFilter(field_name="transaction__created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="transaction__created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="transaction__created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="transaction__created_at", lookup_expr="lt")
     currency = filters.CharFilter(field_name="account__currency")
     kind = filters.CharFilter(field_name="transaction__kind")
+    # Ids, not object choices: an unknown id filters to nothing (a 200), as
+    # any other value that matches no entry.
+    account = IdFilter(field_name="account_id")
+    transaction = IdFilter(field_name="transaction_id")
 
     class Meta:
         model = Entry

@@ -47,9 +47,9 @@ class PlanListCreateApi(ListAPIView):
         parameters=[IDEMPOTENCY_PARAMETER],
     )
     def post(self, request: Request) -> Response:
+        key = request_key(request)  # first, as every keyed POST: a missing key is named before the body
         serializer = PlanCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        key = request_key(request)
         plan, created = plan_create(
             user=request_user(request), idempotency_key=key, **serializer.validated_data
         )
