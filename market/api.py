@@ -14,12 +14,19 @@ from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.converters import SCHEMA as PATH_SCHEMA
 from core.errors import DomainError
 from core.serializers import QuerySerializer, StrictDateField, StrictDateTimeField
 from market.models import Instrument
@@ -163,6 +170,15 @@ class ClockResponseSerializer(serializers.Serializer):
 
 # --- views -----------------------------------------------------------------------
 
+# The path's symbol (its schema comes from the URL converter), with an
+# instrument that exists as an example: clients and the fuzz suite see one.
+SYMBOL = OpenApiParameter(
+    "symbol",
+    type=PATH_SCHEMA["symbol"],
+    location=OpenApiParameter.PATH,
+    examples=[OpenApiExample("Bitcoin", value="BTC-USD"), OpenApiExample("Alphabet", value="GOOG")],
+)
+
 RANGE_REFUSED = OpenApiResponse(
     OpenApiTypes.OBJECT, description="The dates are well formed, the range is refused (`code` says why)."
 )
@@ -190,6 +206,7 @@ class InstrumentListApi(APIView):
 class InstrumentDetailApi(APIView):
     @extend_schema(
         summary="One instrument: latest price, its age and staleness, market open/closed",
+        parameters=[SYMBOL],
         responses=InstrumentDetailSerializer,
         tags=["market"],
     )
@@ -207,7 +224,7 @@ class BarsApi(APIView):
             f"end now, start {DEFAULT_BARS} intervals before end. At most 20,000 bars per answer "
             "(422 `invalid_range` beyond, and when end is not after start)."
         ),
-        parameters=[BarsQuerySerializer],
+        parameters=[SYMBOL, BarsQuerySerializer],
         responses={200: BarsSerializer, 422: RANGE_REFUSED},
         tags=["market"],
     )
@@ -233,7 +250,7 @@ class CalendarApi(APIView):
         description=f"Defaults: today to 30 days later. At most {CALENDAR_MAX_DAYS} days "
         "(422 `invalid_range` beyond and when end is before start; `calendar_out_of_range` outside "
         "the years the calendar covers).",
-        parameters=[CalendarQuerySerializer],
+        parameters=[SYMBOL, CalendarQuerySerializer],
         responses={200: SessionSerializer(many=True), 422: RANGE_REFUSED},
         tags=["market"],
     )

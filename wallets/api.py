@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
@@ -44,6 +44,10 @@ ID_REGEX = IdConverter.regex
 USER_FILTER = OpenApiParameter(
     name="user", type=ID_SCHEMA, description="Staff only: show this user's objects (ignored for others)."
 )
+
+
+def _amount_example(amount: str) -> OpenApiExample:
+    return OpenApiExample("An amount", value={"amount": amount, "currency": "USD"}, request_only=True)
 
 
 def _scope_user(request: Request) -> int | None:
@@ -134,6 +138,7 @@ class DepositApi(APIView):
         request=MoneyInputSerializer,
         responses={201: LedgerTransactionSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[_amount_example("100.00")],
     )
     def post(self, request: Request) -> Response:
         key = request_key(request)
@@ -195,6 +200,7 @@ class WithdrawalApi(
         request=MoneyInputSerializer,
         responses={201: WithdrawalSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[_amount_example("10.00")],
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request_key(request)

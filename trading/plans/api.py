@@ -4,7 +4,7 @@ detail, cancel. Staff read everyone's plans (`?user=`); writes are the owner's."
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
@@ -43,8 +43,22 @@ class PlanListCreateApi(ListAPIView):
 
     @extend_schema(
         request=PlanCreateSerializer,
-        responses={201: PlanSerializer},
+        responses={200: PlanSerializer, 201: PlanSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
+        description="Start a plan (201); the same `Idempotency-Key` and parameters again return it (200).",
+        examples=[
+            OpenApiExample(
+                "A month of momentum",
+                value={
+                    "instrument": "BTC-USD",
+                    "strategy": "momentum",
+                    "principal": "500.00",
+                    "trade_fraction": "0.1000",
+                    "term_days": 30,
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         key = request_key(request)  # first, as every keyed POST: a missing key is named before the body

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
@@ -121,6 +121,13 @@ class TradeListCreateApi(ListAPIView):
         request=TradeRequestSerializer,
         responses={202: TradeAcceptedSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[
+            OpenApiExample(
+                "A one-hour buy",
+                value={"instrument": "BTC-USD", "side": "buy", "stake": "100.00", "duration": 3600},
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         key = request_key(request)
@@ -216,6 +223,18 @@ class TradeBatchApi(APIView):
         request=TradeBatchSerializer,
         responses={200: TRADE_BATCH_RESULT, 400: TRADE_BATCH_REFUSED, 422: TRADE_BATCH_REFUSED},
         parameters=[idempotency_parameter(max_length=KEY_MAX_LENGTH - BATCH_KEY_SUFFIX)],
+        examples=[
+            OpenApiExample(
+                "Two trades",
+                value={
+                    "trades": [
+                        {"instrument": "BTC-USD", "side": "buy", "stake": "100.00"},
+                        {"instrument": "ETH-USD", "side": "sell", "stake": "50.00", "duration": 600},
+                    ]
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         base = request_key(request, suffix_length=BATCH_KEY_SUFFIX)

@@ -15,7 +15,7 @@ from rest_framework import serializers
 from core.idempotency import HEADER_PATTERN, KEY_MAX_LENGTH
 from core.serializers import StatedField, StrictSerializer, decimal_pattern, decimal_schema
 from trading.trades.inputs import PRICE_MAX_DIGITS
-from trading.trades.models import Trade, TradeSide
+from trading.trades.models import CloseReason, Trade, TradeSide
 from wallets.money import MoneyField
 
 TRADE_FIELDS = (
@@ -55,6 +55,14 @@ class TradeSerializer(serializers.ModelSerializer):
     instrument = serializers.CharField(source="instrument.symbol", read_only=True)
     plan = serializers.IntegerField(source="plan_id", read_only=True, allow_null=True)
     duration = serializers.SerializerMethodField(help_text="Requested lifetime in seconds.")
+    # Declared: a read-only model field loses `allow_blank`, and the schema
+    # then left out the "" of a trade that has not closed.
+    close_reason = serializers.ChoiceField(
+        choices=CloseReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty until the trade closes.",
+    )
 
     class Meta:
         model = Trade
