@@ -49,6 +49,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
 from core.idempotency import HEADER
+from core.parsers import SessionFormParser, SessionMultiPartParser
 
 ERROR_BODY: dict[str, Any] = {
     "type": "object",
@@ -69,6 +70,14 @@ _WHY = {
 
 
 class ApiSchema(AutoSchema):
+    def map_parsers(self) -> list[Any]:
+        """JSON: the browsable API's form parsers take a session's HTML form
+        only (`core.parsers`), which is no part of the API's contract."""
+        session_only = (SessionFormParser, SessionMultiPartParser)
+        return list(
+            dict.fromkeys(p.media_type for p in self.view.get_parsers() if not isinstance(p, session_only))
+        )
+
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None:

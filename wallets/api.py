@@ -21,8 +21,10 @@ from rest_framework.views import APIView
 from core.converters import IdConverter
 from core.filters import ID_SCHEMA, IdFilter, UtcDateTimeFilter
 from core.http import request_user
-from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
+from core.idempotency import IDEMPOTENCY_PARAMETER, request_input, request_key
 from core.pagination import BoundedCursorPagination, query_int
+from core.parsers import BROWSABLE_FORM_PARSERS
+from core.serializers import StrictSerializer
 from core.throttling import WRITE_THROTTLES
 from wallets import selectors, services
 from wallets.models import Account, Entry, WithdrawalRequest
@@ -133,6 +135,8 @@ class DepositApi(APIView):
 
     throttle_scope = "money"
     throttle_classes = WRITE_THROTTLES
+    form_serializer_class = MoneyInputSerializer  # the browsable API's POST form
+    parser_classes = BROWSABLE_FORM_PARSERS
 
     @extend_schema(
         request=MoneyInputSerializer,
@@ -142,7 +146,7 @@ class DepositApi(APIView):
     )
     def post(self, request: Request) -> Response:
         key = request_key(request)
-        data = MoneyInputSerializer(data=request.data)
+        data = MoneyInputSerializer(data=request_input(request))
         data.is_valid(raise_exception=True)
         tx = services.wallet_deposit(user=request_user(request), idempotency_key=key, **data.validated_data)
         return Response(LedgerTransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
@@ -154,6 +158,8 @@ class AdjustmentApi(APIView):
 
     throttle_scope = "money"
     throttle_classes = WRITE_THROTTLES
+    form_serializer_class = AdjustmentInputSerializer  # the browsable API's POST form
+    parser_classes = BROWSABLE_FORM_PARSERS
 
     permission_classes = [IsAuthenticated, IsAdminUser]
 
@@ -164,7 +170,7 @@ class AdjustmentApi(APIView):
     )
     def post(self, request: Request) -> Response:
         key = request_key(request)
-        data = AdjustmentInputSerializer(data=request.data)
+        data = AdjustmentInputSerializer(data=request_input(request))
         data.is_valid(raise_exception=True)
         tx = services.wallet_adjust(staff=request_user(request), idempotency_key=key, **data.validated_data)
         return Response(LedgerTransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
@@ -190,6 +196,16 @@ class WithdrawalApi(
     filterset_class = WithdrawalFilter
     throttle_scope = "money"
     throttle_classes = WRITE_THROTTLES
+    parser_classes = BROWSABLE_FORM_PARSERS
+
+    def get_form_serializer_class(self) -> type[StrictSerializer] | None:
+        """The browsable API's POST form of the action."""
+        forms: dict[str, type[StrictSerializer]] = {
+            "create": MoneyInputSerializer,
+            "approve": WithdrawalDecisionSerializer,
+            "reject": WithdrawalDecisionSerializer,
+        }
+        return forms.get(self.action or "")
 
     def get_queryset(self) -> QuerySet[WithdrawalRequest]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -204,7 +220,7 @@ class WithdrawalApi(
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request_key(request)
-        data = MoneyInputSerializer(data=request.data)
+        data = MoneyInputSerializer(data=request_input(request))
         data.is_valid(raise_exception=True)
         withdrawal = services.wallet_withdrawal_request(
             user=request_user(request), idempotency_key=key, **data.validated_data
@@ -214,7 +230,7 @@ class WithdrawalApi(
     def _decide(self, request: Request, approve: bool) -> Response:
         key = request_key(request)
         withdrawal = self.get_object()  # 404 before any decision for an unknown id
-        data = WithdrawalDecisionSerializer(data=request.data)
+        data = WithdrawalDecisionSerializer(data=request_input(request))
         data.is_valid(raise_exception=True)
         decide = services.wallet_withdrawal_approve if approve else services.wallet_withdrawal_reject
         done = decide(

@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.http import request_user
-from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
+from core.idempotency import IDEMPOTENCY_PARAMETER, request_input, request_key
+from core.parsers import BROWSABLE_FORM_PARSERS
 from core.throttling import WRITE_THROTTLES
 from trading.plans.models import Plan
 from trading.plans.selectors import plan_list
@@ -28,6 +29,8 @@ def _owner_scope(request: Request) -> int | None:
 
 class PlanListCreateApi(ListAPIView):
     serializer_class = PlanSerializer
+    form_serializer_class = PlanCreateSerializer  # the browsable API's POST form
+    parser_classes = BROWSABLE_FORM_PARSERS
     pagination_class = TradeCursorPagination
     throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"
@@ -62,7 +65,7 @@ class PlanListCreateApi(ListAPIView):
     )
     def post(self, request: Request) -> Response:
         key = request_key(request)  # first, as every keyed POST: a missing key is named before the body
-        serializer = PlanCreateSerializer(data=request.data)
+        serializer = PlanCreateSerializer(data=request_input(request))
         serializer.is_valid(raise_exception=True)
         plan, created = plan_create(
             user=request_user(request), idempotency_key=key, **serializer.validated_data

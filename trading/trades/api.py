@@ -31,8 +31,15 @@ from rest_framework.views import APIView
 
 from core.filters import IdFilter, StrictDateFilter
 from core.http import request_user
-from core.idempotency import IDEMPOTENCY_PARAMETER, KEY_MAX_LENGTH, idempotency_parameter, request_key
+from core.idempotency import (
+    IDEMPOTENCY_PARAMETER,
+    KEY_MAX_LENGTH,
+    idempotency_parameter,
+    request_input,
+    request_key,
+)
 from core.pagination import BoundedCursorPagination
+from core.parsers import BROWSABLE_FORM_PARSERS
 from core.throttling import WRITE_THROTTLES
 from trading.trades.models import Trade, TradeSource, TradeStatus
 from trading.trades.selectors import trade_list
@@ -103,6 +110,8 @@ def _request_from(data: Any, *, user: Any, idempotency_key: str, source: str) ->
 
 class TradeListCreateApi(ListAPIView):
     serializer_class = TradeSerializer
+    form_serializer_class = TradeRequestSerializer  # the browsable API's POST form
+    parser_classes = BROWSABLE_FORM_PARSERS
     pagination_class = TradeCursorPagination
     filterset_class = TradeFilter
     throttle_classes = WRITE_THROTTLES
@@ -132,7 +141,7 @@ class TradeListCreateApi(ListAPIView):
     def post(self, request: Request) -> Response:
         key = request_key(request)
         trade = _request_from(
-            request.data, user=request_user(request), idempotency_key=key, source=TradeSource.MANUAL
+            request_input(request), user=request_user(request), idempotency_key=key, source=TradeSource.MANUAL
         )
         return _accepted(trade)
 
@@ -218,6 +227,7 @@ class TradeBatchApi(APIView):
 
     throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"
+    form_serializer_class = TradeBatchSerializer  # the raw-data form only: an HTML form holds no list
 
     @extend_schema(
         request=TradeBatchSerializer,
@@ -238,7 +248,7 @@ class TradeBatchApi(APIView):
     )
     def post(self, request: Request) -> Response:
         base = request_key(request, suffix_length=BATCH_KEY_SUFFIX)
-        batch = TradeBatchSerializer(data=request.data)
+        batch = TradeBatchSerializer(data=request_input(request))
         if not batch.is_valid():
             per_item = batch.errors.get("trades")
             if isinstance(per_item, list) and all(isinstance(e, dict) for e in per_item):
