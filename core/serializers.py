@@ -229,19 +229,34 @@ class DecimalTextField(StatedField):
         return decimal_schema(places=self.places, maximum=self.maximum, pattern=self.pattern)
 
 
+# A JSON number is read by its text, which the strict parser keeps as a
+# `Decimal`: `str()` writes it plainly from 1e-6 up (`Decimal("1E-7")` is
+# "1E-7", which the pattern refuses), so the number form starts there.
+NUMBER_FLOOR = Decimal("0.000001")
+
+
 def decimal_schema(*, places: int, maximum: Decimal, pattern: str, exclusive: bool = False) -> dict[str, Any]:
     """A decimal taken as a string (`pattern`) or as a JSON number with the
-    same bounds and places (OpenAPI 3.0 keywords)."""
+    same bounds and places (OpenAPI 3.0 keywords). The number is read by its
+    text: plain notation (below `NUMBER_FLOOR` a `Decimal` is written with an
+    exponent, so the number form starts there; JSON encoders write numbers
+    of this range plainly, and an exponent such as `1E+2` is refused: the
+    one rule of notation a schema cannot state)."""
     number: dict[str, Any] = {
         "type": "number",
-        "minimum": 0,
-        "exclusiveMinimum": True,
         "maximum": float(maximum) if maximum != maximum.to_integral_value() else int(maximum),
         "multipleOf": float(Decimal(1).scaleb(-places)) if places else 1,
     }
+    if Decimal(1).scaleb(-places) < NUMBER_FLOOR:
+        number["minimum"] = float(NUMBER_FLOOR)
+    else:
+        number.update({"minimum": 0, "exclusiveMinimum": True})
     if exclusive:
         number["exclusiveMaximum"] = True
-    return {"anyOf": [{"type": "string", "format": "decimal", "pattern": pattern}, number]}
+    return {
+        "anyOf": [{"type": "string", "format": "decimal", "pattern": pattern}, number],
+        "description": "A decimal string, or a JSON number in plain notation.",
+    }
 
 
 class QuerySerializer(StrictSerializer):

@@ -8,6 +8,7 @@ are throttled by scope `money`.
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
@@ -27,6 +28,7 @@ from core.parsers import BROWSABLE_FORM_PARSERS
 from core.serializers import StrictSerializer
 from core.throttling import WRITE_THROTTLES
 from wallets import selectors, services
+from wallets.errors import InvalidRequest
 from wallets.models import Account, Entry, WithdrawalRequest
 from wallets.serializers import (
     AccountSerializer,
@@ -172,7 +174,11 @@ class AdjustmentApi(APIView):
         key = request_key(request)
         data = AdjustmentInputSerializer(data=request_input(request))
         data.is_valid(raise_exception=True)
-        tx = services.wallet_adjust(staff=request_user(request), idempotency_key=key, **data.validated_data)
+        fields = dict(data.validated_data)
+        user = get_user_model().objects.filter(pk=fields.pop("user")).first()
+        if user is None:
+            raise InvalidRequest("No such user.", field="user")  # a 422: well formed, unknown
+        tx = services.wallet_adjust(staff=request_user(request), user=user, idempotency_key=key, **fields)
         return Response(LedgerTransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
 
 

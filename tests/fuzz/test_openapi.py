@@ -1,6 +1,7 @@
 """Schemathesis against the served OpenAPI schema (`/api/v1/schema/`), with
 every check it has (`--checks all`), as a token client and as a logged-in
-browser session.
+browser session; and as a staff token, so the staff-only operations
+(adjustments, withdrawal decisions) are fuzzed past their 403.
 
 Every operation gets generated requests (the schema's examples, its
 coverage cases, and fuzzed valid and invalid ones) through Django's WSGI
@@ -8,7 +9,9 @@ handler, in this test's database transaction (nothing is committed, so no
 task is enqueued and no event is sent); then a stateful run chains them
 (create a trade, read it back, ...). The caller is a user with 5,000.00 USD,
 fresh prices for every instrument, and either an API token or a session
-cookie with its CSRF token (session writes need CSRF). Each answer must
+cookie with its CSRF token (session writes need CSRF). Instruments are the
+seeded ones (BTC-USD and ETH-USD trade 24/7), and the schema's examples name
+them, so the success paths run too. Each answer must
 pass every check (`test_every_check_is_on`): no 5xx, a documented status,
 content type, headers and body; valid data accepted and invalid data
 refused; a missing required header refused; an undeclared method a 405; no
@@ -167,14 +170,14 @@ def _fresh_prices() -> None:
     price_record(prices=prices)
 
 
-@pytest.fixture(params=["token", "session"])
+@pytest.fixture(params=["token", "session", "staff"])
 def credentials(request, db):
-    user = UserFactory()
+    user = UserFactory(is_staff=request.param == "staff")
     wallet_deposit(user=user, amount=Decimal("5000.00"), currency="USD", idempotency_key="fuzz-seed")
     _fresh_prices()
-    if request.param == "token":
+    if request.param in ("token", "staff"):
         token = Token.objects.create(user=user).key
-        creds = Credentials(kind="token", headers={"Authorization": f"Token {token}"})
+        creds = Credentials(kind=request.param, headers={"Authorization": f"Token {token}"})
     else:
         client = Client()
         client.force_login(user)
