@@ -16,6 +16,7 @@ import json
 import re
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -158,6 +159,23 @@ def test_the_html_form_moves_money_once(user, url, model):
     assert submit(client, url, form, amount="25.00", currency="USD").status_code == 201
     assert submit(client, url, form, amount="25.00", currency="USD").status_code == 201
     assert model.objects.count() == before + 1
+
+
+def test_an_urlencoded_form_works_too(user):
+    """A plain HTML form posts urlencoded; the same rule applies."""
+    client = browser(user)
+    form = html_form(client, "/api/v1/wallets/deposits/")
+    body = urlencode({**form, "amount": "7.00", "currency": "USD"})
+    before = LedgerTransaction.objects.count()
+    for _ in range(2):
+        response = client.post(
+            "/api/v1/wallets/deposits/",
+            body,
+            content_type="application/x-www-form-urlencoded",
+            HTTP_ACCEPT=HTML,
+        )
+        assert response.status_code == 201, response.content[:2000]
+    assert LedgerTransaction.objects.count() == before + 1
 
 
 def test_staff_forms_adjust_and_decide_once(user):
