@@ -88,11 +88,17 @@ def after_validate(context: Any, case: Any, response: Any, results: list[Any]) -
         _checked[(result.name, result.status.name)] += 1
 
 
+_printed: list[int] = [0]  # responses counted at the last summary
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _summary(request):
     yield
-    if not _answered:
+    # pytest may set a module fixture up again when it reorders parametrized
+    # tests; print when there is something new.
+    if sum(_answered.values()) == _printed[0]:
         return
+    _printed[0] = sum(_answered.values())
     operations = {operation for operation, _ in _answered}
     kinds = sorted({kind for _, kind in _answered})
     runs = {name: 0 for name, _ in _checked}
