@@ -22,8 +22,16 @@ from accounts.services import (
     token_obtain,
     token_revoke,
 )
+from core.errors import DomainError
 from core.serializers import StrictSerializer
 from core.throttling import WriteThrottle
+
+
+class CredentialsRefused(DomainError):
+    """Well-formed credentials of no active user (422: the schema cannot know
+    which users exist)."""
+
+    code = "invalid_credentials"
 
 
 class TokenObtainSerializer(StrictSerializer):
@@ -44,7 +52,9 @@ class TokenApi(APIView):
     throttle_classes = [TokenThrottle]
 
     def get_permissions(self) -> list:  # type: ignore[type-arg]
-        return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
+        # Only DELETE needs a caller; any other method is POST's (open) or
+        # one this view does not take, which is a 405, not a 401.
+        return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
 
     def get_authenticators(self) -> list:  # type: ignore[type-arg]
         # POST authenticates by the body only: a logged-in browser session must
@@ -63,9 +73,7 @@ class TokenApi(APIView):
         user = authenticate(request, username=username, password=data.validated_data["password"])
         if user is None or not user.is_active:
             login_failure_record(username=username, client_ip=ip)
-            raise serializers.ValidationError(
-                {"non_field_errors": ["Unable to log in with these credentials."]}
-            )
+            raise CredentialsRefused("Unable to log in with these credentials.", field="non_field_errors")
         login_failures_clear(username=username, client_ip=ip)
         return Response({"token": token_obtain(user=user).key})
 

@@ -17,13 +17,24 @@ them. `ApiSchema` adds them to each operation from what the view declares:
   invalid cursor is "not found", as DRF's cursor pagination answers);
 - 409: a write on an existing object whose state forbids it (closing a
   settled trade, approving a decided withdrawal);
-- 422: an operation taking an `Idempotency-Key`: the key was used before
-  with other parameters, or the wallet cannot pay (`insufficient_funds`);
+- 422: an operation with a request body or an `Idempotency-Key`: the
+  request is well formed, and a business rule refuses it (`core.errors`:
+  the key used before with other parameters, an unknown instrument, the
+  balance, ...); an operation whose view raises one on query parameters
+  lists it itself;
 - 429: a throttled view.
+
+Every optional query parameter says `allowEmptyValue: true`: an empty value
+is the parameter not given (filters, pagination and query serializers all
+read it so), which a browser's filter form sends for a field left blank.
 
 `StrictSerializerExtension` documents the strict input serializers
 (`core.serializers.StrictSerializer`): their request schema says
-`additionalProperties: false`, as the server refuses unknown fields.
+`additionalProperties: false`, as the server refuses unknown fields; a text
+field's `pattern` (no control characters, and not only whitespace where DRF
+trims and refuses a blank); a list's `minItems`/`maxItems`.
+`StatedFieldExtension` takes the schema a `core.serializers.StatedField`
+states itself (decimals as strings or numbers, with places and bounds).
 
 A status the view documents itself is left as it is. Error bodies are JSON
 objects: `{"code", "detail", <field>: [messages]}` from domain errors, or
@@ -32,11 +43,13 @@ DRF's `{"detail"}` / `{<field>: [messages]}`.
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
 from core.idempotency import HEADER
+from core.parsers import SessionFormParser, SessionMultiPartParser
 
 ERROR_BODY: dict[str, Any] = {
     "type": "object",
@@ -50,18 +63,28 @@ _WHY = {
     "403": "Not allowed for this user.",
     "404": "No such object (or it is another user's).",
     "409": "The object's state forbids it.",
-    "422": (
-        "The idempotency key was used with other parameters, or the wallet cannot pay (`insufficient_funds`)."
-    ),
+    "422": "Well formed, and refused by a business rule (`code` says which), "
+    "e.g. the idempotency key used before with other parameters.",
     "429": "Throttled: retry after the `Retry-After` header's seconds.",
 }
 
 
 class ApiSchema(AutoSchema):
+    def map_parsers(self) -> list[Any]:
+        """JSON: the browsable API's form parsers take a session's HTML form
+        only (`core.parsers`), which is no part of the API's contract."""
+        session_only = (SessionFormParser, SessionMultiPartParser)
+        return list(
+            dict.fromkeys(p.media_type for p in self.view.get_parsers() if not isinstance(p, session_only))
+        )
+
     def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
         operation = super().get_operation(*args, **kwargs)
         if operation is None:
             return None
+        for parameter in operation.get("parameters", []):
+            if parameter.get("in") == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
         responses = operation.setdefault("responses", {})
         for code in self._error_statuses(operation):
             content: dict[str, Any] = {"application/json": {"schema": ERROR_BODY}}
@@ -84,11 +107,28 @@ class ApiSchema(AutoSchema):
             codes.append("404")
         if on_object and self.method not in ("GET", "HEAD", "OPTIONS"):
             codes.append("409")
-        if idempotent:
+        if idempotent or "requestBody" in operation:
             codes.append("422")
         if self.view.get_throttles():
             codes.append("429")
         return codes
+
+
+# The characters `core.serializers.no_control_characters` refuses (Cc but
+# tab, newline, carriage return), and the whitespace DRF's `CharField` trims
+# (`str.strip`, less the control characters refused anyway). Written as
+# `\uXXXX`, which ECMA and Python regexes read alike.
+_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+_ALLOWED = f"[^{_CONTROL}]"
+_VISIBLE = "[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+TEXT_PATTERN = f"^{_ALLOWED}*$"
+NOT_BLANK_TEXT_PATTERN = f"^{_ALLOWED}*{_VISIBLE}{_ALLOWED}*$"
+
+
+def text_pattern(field: serializers.CharField) -> str:
+    """The pattern of what a strict serializer's text field takes."""
+    trims_to_blank = field.trim_whitespace and not field.allow_blank
+    return NOT_BLANK_TEXT_PATTERN if trims_to_blank else TEXT_PATTERN
 
 
 class StrictSerializerExtension(OpenApiSerializerExtension):
@@ -99,6 +139,30 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         schema: dict[str, Any] = auto_schema._map_basic_serializer(self.target, direction)
-        if direction == "request" and getattr(self.target, "refuse_unknown", True):
+        if direction != "request":
+            return schema
+        if getattr(self.target, "refuse_unknown", True):
             schema["additionalProperties"] = False
+        properties = schema.get("properties", {})
+        for name, field in self.target.fields.items():
+            prop = properties.get(name)
+            if prop is None or field.read_only:
+                continue
+            if type(field) is serializers.CharField and "pattern" not in prop:
+                prop["pattern"] = text_pattern(field)
+            if isinstance(field, serializers.ListSerializer):
+                # The stubs do not know ListSerializer's min_length/max_length.
+                low, high = getattr(field, "min_length", None), getattr(field, "max_length", None)
+                if low is not None:
+                    prop["minItems"] = low
+                if high is not None:
+                    prop["maxItems"] = high
         return schema
+
+
+class StatedFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "core.serializers.StatedField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return self.target.openapi_schema()  # type: ignore[no-any-return]

@@ -9,14 +9,20 @@ Nesting is bounded (`MAX_DEPTH`): no request of this API nests deeper than a
 batch item's field (3), and Python's decoder recurses per level, so a body of
 100,000 `[` would otherwise escape as `RecursionError` (a 500 for any client,
 even anonymous). Too deep is a 400 like any other malformed body.
+
+`SessionFormParser` and `SessionMultiPartParser` take the browsable API's
+HTML forms on the endpoints that offer one (`BROWSABLE_FORM_PARSERS`), from
+a logged-in session only; the schema documents JSON alone
+(`core.openapi.ApiSchema.map_parsers`).
 """
 
 import json
 from decimal import Decimal
 from typing import Any
 
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 
 def _refuse_constant(name: str) -> Any:
@@ -88,3 +94,38 @@ class StrictJSONParser(JSONParser):
         except (ValueError, UnicodeDecodeError, LookupError) as exc:
             # LookupError: a charset in Content-Type that Python does not know.
             raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+def _session_only(parser_context: Any, media_type: str | None) -> None:
+    """A form body is the browsable API's (a browser's HTML form): taken from
+    a logged-in session only. An API client sends JSON, the one media type
+    the schema documents, and gets 415 for a form."""
+    request = (parser_context or {}).get("request")
+    # DRF records the authenticator once authentication is over (reading
+    # `successful_authenticator` before would start it again). A form read
+    # during authentication is the session authenticator's own CSRF check
+    # reading the form's token: a session request.
+    if request is None or not hasattr(request, "_authenticator"):
+        return
+    if not isinstance(request.successful_authenticator, SessionAuthentication):
+        raise UnsupportedMediaType(media_type or "")
+
+
+class SessionFormParser(FormParser):
+    """`application/x-www-form-urlencoded`, from a session only."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        _session_only(parser_context, media_type)
+        return super().parse(stream, media_type, parser_context)
+
+
+class SessionMultiPartParser(MultiPartParser):
+    """`multipart/form-data` (the browsable API's HTML form), from a session only."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        _session_only(parser_context, media_type)
+        return super().parse(stream, media_type, parser_context)
+
+
+# The parsers of a POST the browsable API's forms can send.
+BROWSABLE_FORM_PARSERS = [StrictJSONParser, SessionFormParser, SessionMultiPartParser]

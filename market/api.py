@@ -2,8 +2,8 @@
 the market clock. Read-only, for authenticated users (the project default).
 
 Views only parse query parameters with a serializer, call one selector and
-shape the answer; errors are `DomainError`s (400 naming the field, 404 for an
-unknown or inactive symbol).
+shape the answer; errors are `DomainError`s (422 naming the field for a
+refused range, 404 for an unknown or inactive symbol).
 """
 
 from __future__ import annotations
@@ -13,14 +13,22 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.converters import SCHEMA as PATH_SCHEMA
 from core.errors import DomainError
-from core.serializers import QuerySerializer
+from core.serializers import QuerySerializer, StrictDateField, StrictDateTimeField
 from market.models import Instrument
 from market.prices import Quote, price_latest, price_latest_many
 from market.selectors.bars import DEFAULT_BARS, INTERVALS, OHLCV, bars_aggregate
@@ -109,8 +117,8 @@ class InstrumentDetailSerializer(InstrumentSerializer):
 
 class BarsQuerySerializer(QuerySerializer):
     interval = serializers.ChoiceField(choices=list(INTERVALS), default="1m")
-    start = serializers.DateTimeField(required=False)
-    end = serializers.DateTimeField(required=False)
+    start = StrictDateTimeField(required=False)
+    end = StrictDateTimeField(required=False)
 
 
 class BarSerializer(serializers.Serializer):
@@ -145,8 +153,8 @@ def bar_data(bar: OHLCV) -> dict[str, str]:
 
 
 class CalendarQuerySerializer(QuerySerializer):
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
+    start = StrictDateField(required=False)
+    end = StrictDateField(required=False)
 
 
 class SessionSerializer(serializers.Serializer):
@@ -161,6 +169,19 @@ class ClockResponseSerializer(serializers.Serializer):
 
 
 # --- views -----------------------------------------------------------------------
+
+# The path's symbol (its schema comes from the URL converter), with an
+# instrument that exists as an example: clients and the fuzz suite see one.
+SYMBOL = OpenApiParameter(
+    "symbol",
+    type=PATH_SCHEMA["symbol"],
+    location=OpenApiParameter.PATH,
+    examples=[OpenApiExample("Bitcoin", value="BTC-USD"), OpenApiExample("Alphabet", value="GOOG")],
+)
+
+RANGE_REFUSED = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="The dates are well formed, the range is refused (`code` says why)."
+)
 
 
 def _query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -185,6 +206,7 @@ class InstrumentListApi(APIView):
 class InstrumentDetailApi(APIView):
     @extend_schema(
         summary="One instrument: latest price, its age and staleness, market open/closed",
+        parameters=[SYMBOL],
         responses=InstrumentDetailSerializer,
         tags=["market"],
     )
@@ -200,10 +222,10 @@ class BarsApi(APIView):
         description=(
             "Buckets aligned to UTC whose start lies in [start, end). Defaults: interval 1m, "
             f"end now, start {DEFAULT_BARS} intervals before end. At most 20,000 bars per answer "
-            "(400 beyond); 400 on an unknown interval or end not after start."
+            "(422 `invalid_range` beyond, and when end is not after start)."
         ),
-        parameters=[BarsQuerySerializer],
-        responses=BarsSerializer,
+        parameters=[SYMBOL, BarsQuerySerializer],
+        responses={200: BarsSerializer, 422: RANGE_REFUSED},
         tags=["market"],
     )
     def get(self, request: Request, symbol: str) -> Response:
@@ -211,7 +233,12 @@ class BarsApi(APIView):
         query = _query(BarsQuerySerializer, request)
         interval = query["interval"]
         end: datetime = query.get("end") or timezone.now()
-        start: datetime = query.get("start") or end - INTERVALS[interval] * DEFAULT_BARS
+        start: datetime | None = query.get("start")
+        if start is None:
+            try:
+                start = end - INTERVALS[interval] * DEFAULT_BARS
+            except OverflowError:  # an `end` in year 1
+                start = datetime.min.replace(tzinfo=end.tzinfo)
         bars = bars_aggregate(instrument=instrument, interval=interval, start=start, end=end)
         head = BarsSerializer({"symbol": instrument.symbol, "interval": interval, "start": start, "end": end})
         return Response({**head.data, "bars": [bar_data(bar) for bar in bars]})
@@ -220,16 +247,20 @@ class BarsApi(APIView):
 class CalendarApi(APIView):
     @extend_schema(
         summary="Trading sessions of an instrument between two dates (inclusive)",
-        description=f"Defaults: today to 30 days later. At most {CALENDAR_MAX_DAYS} days.",
-        parameters=[CalendarQuerySerializer],
-        responses=SessionSerializer(many=True),
+        description=f"Defaults: today to 30 days later. At most {CALENDAR_MAX_DAYS} days "
+        "(422 `invalid_range` beyond and when end is before start; `calendar_out_of_range` outside "
+        "the years the calendar covers).",
+        parameters=[SYMBOL, CalendarQuerySerializer],
+        responses={200: SessionSerializer(many=True), 422: RANGE_REFUSED},
         tags=["market"],
     )
     def get(self, request: Request, symbol: str) -> Response:
         instrument = instrument_get(symbol=symbol)
         query = _query(CalendarQuerySerializer, request)
         start: date = query.get("start") or timezone.now().date()
-        end: date = query.get("end") or start + timedelta(days=30)
+        end: date | None = query.get("end")
+        if end is None:
+            end = start + timedelta(days=30) if start < date.max - timedelta(days=30) else date.max
         if end < start:
             raise DomainError("end must not be before start", field="end", code="invalid_range")
         if (end - start).days >= CALENDAR_MAX_DAYS:

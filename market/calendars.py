@@ -228,6 +228,16 @@ def next_close(instrument: Instrument, at: datetime) -> datetime | None:
     return _rules(instrument).next_close(at)
 
 
+# A session's instants reach a day to either side of its date (the fx session
+# opens the day before, in New York): the dates whose sessions a `datetime`
+# can hold.
+SESSION_DATES = (date.min + timedelta(days=2), date.max - timedelta(days=2))
+
+
 def sessions(instrument: Instrument, start: date, end: date) -> list[Session]:
-    """Trading sessions whose date lies in [start, end], in order."""
+    """Trading sessions whose date lies in [start, end], in order;
+    `CalendarRangeError` for dates outside `SESSION_DATES`."""
+    first, last = SESSION_DATES
+    if start < first or end > last:
+        raise CalendarRangeError(f"sessions are known for dates {first} to {last}")
     return _rules(instrument).sessions(start, end)

@@ -1,4 +1,9 @@
-"""Serializers of the push API. Explicit fields only."""
+"""Serializers of the push API. Explicit fields only.
+
+The serializers check what the schema states (an URL; base64url keys of the
+right size: a 400). Whether the server will send to that endpoint, and
+whether the key is a point of P-256, the schema cannot say: `validated()`
+refuses those with `SubscriptionRefused` (422)."""
 
 import ipaddress
 from typing import Any
@@ -6,8 +11,10 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from core.errors import DomainError
 from core.serializers import StrictSerializer
 from push.models import ENDPOINT_MAX_LENGTH, PushSubscription
 from push.transport import LOOPBACK_HOSTS
@@ -17,6 +24,17 @@ P256DH_BYTES = 65  # an uncompressed P-256 point (RFC 8291 §3.1)
 AUTH_BYTES = 16  # the authentication secret (RFC 8291 §3.2)
 
 _B64URL = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def _b64url_pattern(size: int) -> str:
+    """Base64url of `size` bytes, unpadded or with any `=` after it."""
+    return f"^[A-Za-z0-9_-]{{{-(-size * 8 // 6)}}}=*$"
+
+
+class SubscriptionRefused(DomainError):
+    """A well-formed subscription the server will not use (422)."""
+
+    code = "subscription_refused"
 
 
 def _base64url(value: str, *, size: int, what: str) -> bytes:
@@ -35,38 +53,59 @@ def _base64url(value: str, *, size: int, what: str) -> bytes:
 def endpoint_check(url: str) -> str:
     """A push service URL: https on a public DNS name. The server POSTs to
     it, so anything else (plain http, an IP literal, a bare host name,
-    credentials in the URL) is refused: no request to a private address
-    on a user's say-so. Plain http to the loopback host only where
-    PUSH_ALLOW_HTTP_LOOPBACK is on (the tests' local push service; DEBUG)."""
+    credentials in the URL) is refused (`SubscriptionRefused`, 422): no
+    request to a private address on a user's say-so. Plain http to the
+    loopback host only where PUSH_ALLOW_HTTP_LOOPBACK is on (the tests' local
+    push service; DEBUG)."""
+
+    def refuse(message: str) -> SubscriptionRefused:
+        return SubscriptionRefused(message, field="endpoint")
+
     parts = urlsplit(url)
     host = (parts.hostname or "").rstrip(".").lower()  # "localhost." is localhost
     if parts.username or parts.password or parts.fragment:
-        raise serializers.ValidationError("The endpoint must not carry credentials or a fragment.")
+        raise refuse("The endpoint must not carry credentials or a fragment.")
     if settings.PUSH_ALLOW_HTTP_LOOPBACK and host in LOOPBACK_HOSTS and parts.scheme in ("http", "https"):
         return url
     if parts.scheme != "https":
-        raise serializers.ValidationError("The endpoint must be an https URL.")
+        raise refuse("The endpoint must be an https URL.")
     try:
         ipaddress.ip_address(host)
     except ValueError:
         pass
     else:
-        raise serializers.ValidationError("The endpoint must name its host, not an IP address.")
+        raise refuse("The endpoint must name its host, not an IP address.")
     if "." not in host or host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        raise serializers.ValidationError("The endpoint must be on a public host name.")
+        raise refuse("The endpoint must be on a public host name.")
     return url
 
 
+def p256dh_check(value: str) -> None:
+    """`SubscriptionRefused` (422) unless the key is a point of P-256."""
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(
+            ec.SECP256R1(), _base64url(value, size=P256DH_BYTES, what="p256dh")
+        )
+    except (ValueError, serializers.ValidationError):
+        raise SubscriptionRefused("p256dh is not a P-256 public key.", field="keys") from None
+
+
 class SubscriptionKeysSerializer(StrictSerializer):
-    p256dh = serializers.CharField(max_length=100, help_text="The browser's P-256 public key (base64url).")
-    auth = serializers.CharField(max_length=50, help_text="The 16-byte authentication secret (base64url).")
+    p256dh = serializers.CharField(
+        max_length=100,
+        trim_whitespace=False,
+        validators=[RegexValidator(_b64url_pattern(P256DH_BYTES), "p256dh must be 65 bytes in base64url.")],
+        help_text="The browser's P-256 public key (base64url).",
+    )
+    auth = serializers.CharField(
+        max_length=50,
+        trim_whitespace=False,
+        validators=[RegexValidator(_b64url_pattern(AUTH_BYTES), "auth must be 16 bytes in base64url.")],
+        help_text="The 16-byte authentication secret (base64url).",
+    )
 
     def validate_p256dh(self, value: str) -> str:
-        raw = _base64url(value, size=P256DH_BYTES, what="p256dh")
-        try:
-            ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
-        except ValueError:
-            raise serializers.ValidationError("p256dh is not a P-256 public key.") from None
+        _base64url(value, size=P256DH_BYTES, what="p256dh")
         return value.rstrip("=")
 
     def validate_auth(self, value: str) -> str:
@@ -79,15 +118,16 @@ class PushSubscriptionCreateSerializer(StrictSerializer):
     expirationTime is accepted and not kept: push services announce an end by
     answering 404/410, which deletes the subscription."""
 
-    endpoint = serializers.URLField(max_length=ENDPOINT_MAX_LENGTH)
+    endpoint = serializers.URLField(max_length=ENDPOINT_MAX_LENGTH, trim_whitespace=False)
     keys = SubscriptionKeysSerializer()
     expirationTime = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**53)
 
-    def validate_endpoint(self, value: str) -> str:
-        return endpoint_check(value)
-
     def validated(self) -> dict[str, Any]:
+        """The subscription to save; `SubscriptionRefused` (422) for an
+        endpoint the server will not send to or a key off the curve."""
         data = self.validated_data
+        endpoint_check(data["endpoint"])
+        p256dh_check(data["keys"]["p256dh"])
         return {"endpoint": data["endpoint"], "p256dh": data["keys"]["p256dh"], "auth": data["keys"]["auth"]}
 
 

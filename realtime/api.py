@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.http import FileResponse, HttpRequest
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -58,8 +58,10 @@ class TicketCreateApi(APIView):
 
 
 class EventQuerySerializer(QuerySerializer):
-    since = serializers.IntegerField(min_value=0, required=True)
-    limit = serializers.IntegerField(min_value=1, max_value=selectors.MAX_PAGE, default=DEFAULT_LIMIT)
+    since = serializers.IntegerField(min_value=0, required=True, help_text="The last seq the caller has.")
+    limit = serializers.IntegerField(
+        min_value=1, max_value=selectors.MAX_PAGE, default=DEFAULT_LIMIT, help_text="Events per page."
+    )
 
 
 class EventSerializer(serializers.Serializer):
@@ -81,20 +83,21 @@ class EventListApi(APIView):
     """The caller's events with seq > since, in order (the WebSocket stream for pollers).
 
     410 with code `resync_required` when events after `since` were pruned;
-    400 naming `since` when it is ahead of the last seq."""
+    422 `since_ahead` naming `since` when it is ahead of the last seq (a
+    well-formed number the caller's stream has not reached)."""
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("since", int, required=True),
-            OpenApiParameter("limit", int, required=False, description=f"1..{selectors.MAX_PAGE}"),
-        ],
+        parameters=[EventQuerySerializer],
         responses={
             200: EventPageSerializer,
             410: OpenApiResponse(
                 OpenApiTypes.OBJECT,
                 description="`resync_required`: events after `since` were pruned; reload state over REST.",
+            ),
+            422: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="`since_ahead`: `since` is after the last seq."
             ),
         },
     )
@@ -108,7 +111,7 @@ class EventListApi(APIView):
         if check.status is selectors.ResumeStatus.AHEAD:
             return Response(
                 {"since": [f"ahead of the last seq {check.last_seq}"], "code": "since_ahead"},
-                status=status.HTTP_400_BAD_REQUEST,
+                status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         if check.status is selectors.ResumeStatus.PRUNED:
             return Response(

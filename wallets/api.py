@@ -8,23 +8,27 @@ are throttled by scope `money`.
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.converters import IdConverter
+from core.filters import ID_SCHEMA, IdFilter, UtcDateTimeFilter
 from core.http import request_user
-from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
+from core.idempotency import IDEMPOTENCY_PARAMETER, request_input, request_key
+from core.pagination import BoundedCursorPagination, query_int
+from core.parsers import BROWSABLE_FORM_PARSERS
+from core.serializers import StrictSerializer
 from core.throttling import WRITE_THROTTLES
 from wallets import selectors, services
+from wallets.errors import InvalidRequest
 from wallets.models import Account, Entry, WithdrawalRequest
 from wallets.serializers import (
     AccountSerializer,
@@ -42,21 +46,22 @@ from wallets.serializers import (
 ID_REGEX = IdConverter.regex
 
 USER_FILTER = OpenApiParameter(
-    name="user", type=int, description="Staff only: show this user's objects (ignored for others)."
+    name="user", type=ID_SCHEMA, description="Staff only: show this user's objects (ignored for others)."
 )
 
 
+def _amount_example(amount: str) -> OpenApiExample:
+    return OpenApiExample("An amount", value={"amount": amount, "currency": "USD"}, request_only=True)
+
+
 def _scope_user(request: Request) -> int | None:
-    """Whose objects a request sees: its own, or (staff) everyone's / `?user=`'s."""
+    """Whose objects a request sees: its own, or (staff) everyone's / `?user=`'s.
+    `user` is a user id for everyone (the schema says so), used for staff only."""
     user = request_user(request)
+    chosen = query_int(request, "user", low=0, high=ID_SCHEMA["maximum"])
     if not getattr(user, "is_staff", False):
         return int(user.pk)
-    raw = request.query_params.get("user")
-    if raw is None:
-        return None
-    if not (raw.isascii() and raw.isdigit()):
-        raise ValidationError({"user": ["A user id."]})
-    return int(raw)
+    return chosen
 
 
 @extend_schema(tags=["wallets"])
@@ -65,7 +70,7 @@ class WalletApi(APIView):
 
     @extend_schema(parameters=[USER_FILTER], responses=CurrencyBalanceSerializer(many=True))
     def get(self, request: Request) -> Response:
-        user_id = _scope_user(request) if "user" in request.query_params else None
+        user_id = _scope_user(request)
         user_id = int(request_user(request).pk) if user_id is None else user_id
         return Response(CurrencyBalanceSerializer(selectors.balances_of(user_id=user_id), many=True).data)
 
@@ -89,18 +94,21 @@ class AccountApi(viewsets.ReadOnlyModelViewSet):
         return selectors.account_list(user_id=_scope_user(self.request))
 
 
-class EntryCursorPagination(CursorPagination):
+class EntryCursorPagination(BoundedCursorPagination):
     ordering = "-id"
     page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 200
 
 
 class EntryFilter(filters.FilterSet):
-    created_after = filters.IsoDateTimeFilter(field_name="transaction__created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="transaction__created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="transaction__created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="transaction__created_at", lookup_expr="lt")
     currency = filters.CharFilter(field_name="account__currency")
     kind = filters.CharFilter(field_name="transaction__kind")
+    # Ids, not object choices: an unknown id filters to nothing (a 200), as
+    # any other value that matches no entry.
+    account = IdFilter(field_name="account_id")
+    transaction = IdFilter(field_name="transaction_id")
 
     class Meta:
         model = Entry
@@ -129,15 +137,18 @@ class DepositApi(APIView):
 
     throttle_scope = "money"
     throttle_classes = WRITE_THROTTLES
+    form_serializer_class = MoneyInputSerializer  # the browsable API's POST form
+    parser_classes = BROWSABLE_FORM_PARSERS
 
     @extend_schema(
         request=MoneyInputSerializer,
         responses={201: LedgerTransactionSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[_amount_example("100.00")],
     )
     def post(self, request: Request) -> Response:
         key = request_key(request)
-        data = MoneyInputSerializer(data=request.data)
+        data = MoneyInputSerializer(data=request_input(request))
         data.is_valid(raise_exception=True)
         tx = services.wallet_deposit(user=request_user(request), idempotency_key=key, **data.validated_data)
         return Response(LedgerTransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
@@ -149,6 +160,8 @@ class AdjustmentApi(APIView):
 
     throttle_scope = "money"
     throttle_classes = WRITE_THROTTLES
+    form_serializer_class = AdjustmentInputSerializer  # the browsable API's POST form
+    parser_classes = BROWSABLE_FORM_PARSERS
 
     permission_classes = [IsAuthenticated, IsAdminUser]
 
@@ -159,9 +172,13 @@ class AdjustmentApi(APIView):
     )
     def post(self, request: Request) -> Response:
         key = request_key(request)
-        data = AdjustmentInputSerializer(data=request.data)
+        data = AdjustmentInputSerializer(data=request_input(request))
         data.is_valid(raise_exception=True)
-        tx = services.wallet_adjust(staff=request_user(request), idempotency_key=key, **data.validated_data)
+        fields = dict(data.validated_data)
+        user = get_user_model().objects.filter(pk=fields.pop("user")).first()
+        if user is None:
+            raise InvalidRequest("No such user.", field="user")  # a 422: well formed, unknown
+        tx = services.wallet_adjust(staff=request_user(request), user=user, idempotency_key=key, **fields)
         return Response(LedgerTransactionSerializer(tx).data, status=status.HTTP_201_CREATED)
 
 
@@ -185,6 +202,16 @@ class WithdrawalApi(
     filterset_class = WithdrawalFilter
     throttle_scope = "money"
     throttle_classes = WRITE_THROTTLES
+    parser_classes = BROWSABLE_FORM_PARSERS
+
+    def get_form_serializer_class(self) -> type[StrictSerializer] | None:
+        """The browsable API's POST form of the action."""
+        forms: dict[str, type[StrictSerializer]] = {
+            "create": MoneyInputSerializer,
+            "approve": WithdrawalDecisionSerializer,
+            "reject": WithdrawalDecisionSerializer,
+        }
+        return forms.get(self.action or "")
 
     def get_queryset(self) -> QuerySet[WithdrawalRequest]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -195,10 +222,11 @@ class WithdrawalApi(
         request=MoneyInputSerializer,
         responses={201: WithdrawalSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[_amount_example("10.00")],
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request_key(request)
-        data = MoneyInputSerializer(data=request.data)
+        data = MoneyInputSerializer(data=request_input(request))
         data.is_valid(raise_exception=True)
         withdrawal = services.wallet_withdrawal_request(
             user=request_user(request), idempotency_key=key, **data.validated_data
@@ -208,7 +236,7 @@ class WithdrawalApi(
     def _decide(self, request: Request, approve: bool) -> Response:
         key = request_key(request)
         withdrawal = self.get_object()  # 404 before any decision for an unknown id
-        data = WithdrawalDecisionSerializer(data=request.data)
+        data = WithdrawalDecisionSerializer(data=request_input(request))
         data.is_valid(raise_exception=True)
         decide = services.wallet_withdrawal_approve if approve else services.wallet_withdrawal_reject
         done = decide(

@@ -1,6 +1,6 @@
 """Refusals raised by the wallet services; `core.exceptions` maps them to HTTP."""
 
-from core.errors import Conflict, DomainError, IdempotencyMismatch, NotFound
+from core.errors import Conflict, DomainError, IdempotencyMismatch, InputInvalid, NotFound
 
 __all__ = [
     "Conflict",
@@ -16,13 +16,14 @@ __all__ = [
 ]
 
 
-class InvalidAmount(DomainError):
-    """Money input the one validator (`wallets.money.parse_amount`) refused."""
+class InvalidAmount(InputInvalid):
+    """Money input the one validator (`wallets.money.parse_amount`) refused
+    (the schema states its rule: a 400)."""
 
     code = "invalid_amount"
 
 
-class UnknownCurrency(DomainError):
+class UnknownCurrency(InputInvalid):
     code = "unknown_currency"
 
 

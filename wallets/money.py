@@ -17,10 +17,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializers import StatedField, decimal_pattern, decimal_schema
 from wallets.errors import InvalidAmount, UnknownCurrency
 
 # ASCII only: `\d` would also match Arabic-Indic and other Unicode digits.
@@ -73,13 +72,23 @@ def parse_amount(value: Any, *, field: str, currency: str) -> Decimal:
     return quantize(amount, currency)
 
 
-@extend_schema_field(OpenApiTypes.DECIMAL)
-class MoneyField(serializers.Field):
+def amount_pattern() -> str:
+    """`parse_amount`'s rule as a regex, for the schema: a plain decimal in
+    (0, MONEY_MAX_AMOUNT] with at most the currencies' scale of places (the
+    largest scale, should currencies differ: a finer amount of a coarser
+    currency is then a 400 the pattern does not show)."""
+    places = max(int(scale) for scale in settings.WALLET_CURRENCIES.values())
+    return decimal_pattern(places=places, maximum=max_amount())
+
+
+class MoneyField(StatedField):
     """A serializer field that validates through `parse_amount`.
 
     The currency comes from the sibling field `currency_field` of the same
     input (or `default_currency` when the input has none), so the scale is
-    the right one for that currency. Output is the amount as a string.
+    the right one for that currency. Output is the amount as a string. The
+    schema states the rule (`amount_pattern`, or a JSON number with the same
+    bounds and places).
     """
 
     def __init__(
@@ -105,3 +114,7 @@ class MoneyField(serializers.Field):
 
     def to_representation(self, value: Decimal) -> str:
         return str(value)
+
+    def openapi_schema(self) -> dict[str, Any]:
+        places = max(int(scale) for scale in settings.WALLET_CURRENCIES.values())
+        return decimal_schema(places=places, maximum=max_amount(), pattern=amount_pattern())

@@ -5,10 +5,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.filters import ID_MAX
 from core.serializers import StrictSerializer
 from wallets.events import CurrencyBalanceSerializer
 from wallets.models import Account, Entry, LedgerTransaction, WithdrawalRequest
@@ -125,7 +125,9 @@ class WithdrawalDecisionSerializer(StrictSerializer):
 
 
 class AdjustmentInputSerializer(StrictSerializer):
-    user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all())
+    # An id, not an object choice: which users exist the schema cannot state,
+    # so an unknown one is the view's 422, not a 400.
+    user = serializers.IntegerField(min_value=0, max_value=ID_MAX, help_text="The user's id.")
     amount = MoneyField()
     currency = _currency_field()
     direction = serializers.ChoiceField(choices=["credit", "debit"])

@@ -89,13 +89,22 @@ def bucket_floor(at: datetime, step: timedelta) -> datetime:
     return ORIGIN + step * ((at - ORIGIN) // step)
 
 
+def _query_floor(at: datetime, step: timedelta) -> datetime:
+    """`bucket_floor`, or the first instant a `datetime` holds when the bucket
+    of a year-1 `at` would begin before it (no bar is that old)."""
+    try:
+        return bucket_floor(at, step)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=at.tzinfo)
+
+
 def bars_range_check(*, interval: str, start: datetime, end: datetime) -> None:
     """Refuse an unknown interval, a reversed/empty range or one over BARS_MAX bars."""
     if interval not in INTERVALS:
         raise BarsRangeError(f"interval must be one of {', '.join(INTERVALS)}", field="interval")
     if end <= start:
         raise BarsRangeError("end must be after start", field="end")
-    if (end - bucket_floor(start, INTERVALS[interval])) / INTERVALS[interval] > BARS_MAX:
+    if (end - _query_floor(start, INTERVALS[interval])) / INTERVALS[interval] > BARS_MAX:
         raise BarsRangeError(
             f"the range holds more than {BARS_MAX} {interval} bars; use a shorter range or a longer interval",
             field="start",
@@ -110,7 +119,7 @@ def bars_aggregate(*, instrument: Instrument, interval: str, start: datetime, en
         "step": f"{int(step.total_seconds())} seconds",
         "origin": ORIGIN,
         "instrument": instrument.pk,
-        "start": bucket_floor(start, step),
+        "start": _query_floor(start, step),
         "end": end,
         "scale": instrument.price_scale,
     }

@@ -34,9 +34,10 @@ def test_token_obtain_use_and_revoke(user):
     assert refused["WWW-Authenticate"] == "Token"
 
 
-def test_wrong_password_is_a_400_and_no_token(user):
+def test_wrong_password_is_a_422_and_no_token(user):
     response = obtain(APIClient(), user.username, "nope")
-    assert response.status_code == 400
+    assert response.status_code == 422  # well formed; no such credentials
+    assert response.json()["code"] == "invalid_credentials"
     assert "non_field_errors" in response.json()
     assert not Token.objects.exists()
 
@@ -50,7 +51,7 @@ def test_missing_field_is_named(user):
 def test_token_obtain_shares_the_failed_login_limit(user, settings):
     client = APIClient()
     for _ in range(settings.LOGIN_FAILURE_LIMIT):
-        assert obtain(client, user.username, "nope").status_code == 400
+        assert obtain(client, user.username, "nope").status_code == 422
     response = obtain(client, user.username, PASSWORD)
     assert response.status_code == 429
     assert response.json()["code"] == "login_throttled"

@@ -179,15 +179,41 @@ class TestBars:
             ({"interval": "1H"}, "interval"),
             ({"start": "yesterday"}, "start"),
             ({"end": "2026-13-01T00:00:00Z"}, "end"),
-            ({"start": "2026-11-30T16:00:00Z", "end": "2026-11-30T15:00:00Z"}, "end"),
-            ({"start": "2026-11-30T15:00:00Z", "end": "2026-11-30T15:00:00Z"}, "end"),
-            ({"interval": "1m", "start": "2026-01-01T00:00:00Z", "end": "2026-11-30T00:00:00Z"}, "start"),
+            ({"end": "2026-11-30T15:00:00"}, "end"),  # RFC 3339 needs an offset
+            ({"end": "2026-11-30 15:00:00Z"}, "end"),
+            ({"end": "2026-11-30T15:00:00+24:00"}, "end"),
         ],
     )
     def test_bad_queries_are_400_naming_the_field(self, auth_client, query, field):
         response = auth_client.get("/api/v1/instruments/BTC-USD/bars/", query)
         assert response.status_code == 400
         assert field in response.json()
+
+    @pytest.mark.parametrize(
+        ("query", "field"),
+        [
+            ({"start": "2026-11-30T16:00:00Z", "end": "2026-11-30T15:00:00Z"}, "end"),
+            ({"start": "2026-11-30T15:00:00Z", "end": "2026-11-30T15:00:00Z"}, "end"),
+            ({"interval": "1m", "start": "2026-01-01T00:00:00Z", "end": "2026-11-30T00:00:00Z"}, "start"),
+        ],
+    )
+    def test_refused_ranges_are_422_naming_the_field(self, auth_client, query, field):
+        response = auth_client.get("/api/v1/instruments/BTC-USD/bars/", query)
+        assert response.status_code == 422
+        assert response.json()["code"] == "invalid_range" and field in response.json()
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            {"end": "0001-01-01T00:00:00+18:00"},  # before the first instant Python holds, in UTC
+            {"start": "0001-01-01T00:00:00+18:00", "end": "0001-01-01T12:00:00Z"},
+            {"end": "9999-12-31T23:59:59-18:00"},  # after the last
+            {"start": "2026-11-30T15:00:00+18:36"},  # an offset PostgreSQL does not take
+        ],
+    )
+    def test_extreme_instants_are_no_server_error(self, auth_client, query):
+        response = auth_client.get("/api/v1/instruments/BTC-USD/bars/", query)
+        assert response.status_code in (200, 400, 422), response.content
 
 
 class TestCalendarAndClock:
@@ -210,16 +236,23 @@ class TestCalendarAndClock:
             ({"start": "not-a-date"}, "start"),
         ],
     )
-    def test_bad_calendar_queries_are_400(self, auth_client, query, field):
+    def test_bad_calendar_queries_are_400_or_422(self, auth_client, query, field):
         response = auth_client.get("/api/v1/instruments/GOOG/calendar/", query)
-        assert response.status_code == 400
+        # A malformed date is a 400; well-formed dates whose range is refused a 422.
+        assert response.status_code == (400 if field == "start" else 422)
         assert field in response.json()
 
-    def test_calendar_outside_the_exchange_data_is_400(self, auth_client):
+    @pytest.mark.parametrize("symbol", ["GOOG", "EUR-USD", "BTC-USD"])
+    @pytest.mark.parametrize("query", [{"start": "9999-12-31"}, {"start": "0001-01-01", "end": "0001-01-01"}])
+    def test_calendar_at_the_ends_of_time_is_no_server_error(self, auth_client, symbol, query):
+        response = auth_client.get(f"/api/v1/instruments/{symbol}/calendar/", query)
+        assert response.status_code in (200, 422), response.content
+
+    def test_calendar_outside_the_exchange_data_is_422(self, auth_client):
         response = auth_client.get(
             "/api/v1/instruments/GOOG/calendar/", {"start": "1990-01-01", "end": "1990-01-31"}
         )
-        assert response.status_code == 400
+        assert response.status_code == 422
         assert response.json()["code"] == "calendar_out_of_range"
 
     def test_clock_agrees_with_the_calendars(self, auth_client):

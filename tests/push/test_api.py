@@ -67,23 +67,25 @@ def test_anonymous_is_refused():
 
 
 @pytest.mark.parametrize(
-    ("payload", "field"),
+    ("payload", "field", "status"),
     [
-        (body("http://push.example.net/x"), "endpoint"),
-        (body("https://10.0.0.5/x"), "endpoint"),
-        (body("https://pushhost/x"), "endpoint"),
-        (body("https://user:pw@push.example.net/x"), "endpoint"),
-        (body("https://push.example.net/" + "a" * 1100), "endpoint"),
-        (body(p256dh=b64(os.urandom(33))), "keys"),
-        (body(p256dh=b64(b"\x04" + b"\x01" * 64)), "keys"),  # not on the curve
-        (body(auth=b64(os.urandom(8))), "keys"),
-        (body(auth="not base64url!"), "keys"),
-        ({"endpoint": "https://push.example.net/x"}, "keys"),
+        # Malformed (the schema says so): 400.
+        (body("https://pushhost/x"), "endpoint", 400),  # not a URL with a domain
+        (body("https://push.example.net/" + "a" * 1100), "endpoint", 400),
+        (body(p256dh=b64(os.urandom(33))), "keys", 400),
+        (body(auth=b64(os.urandom(8))), "keys", 400),
+        (body(auth="not base64url!"), "keys", 400),
+        ({"endpoint": "https://push.example.net/x"}, "keys", 400),
+        # Well formed, and refused: not an endpoint the server sends to, not a P-256 key (422).
+        (body("http://push.example.net/x"), "endpoint", 422),
+        (body("https://10.0.0.5/x"), "endpoint", 422),
+        (body("https://user:pw@push.example.net/x"), "endpoint", 422),
+        (body(p256dh=b64(b"\x04" + b"\x01" * 64)), "keys", 422),  # not on the curve
     ],
 )
-def test_invalid_subscriptions_are_refused(payload, field):
+def test_invalid_subscriptions_are_refused(payload, field, status):
     response = api(UserFactory()).post("/api/v1/push/subscriptions/", payload, format="json")
-    assert response.status_code == 400
+    assert response.status_code == status
     assert field in str(response.json())
     assert not PushSubscription.objects.exists()
 
@@ -93,7 +95,7 @@ def test_http_loopback_endpoint_only_where_allowed(settings):
     settings.PUSH_ALLOW_HTTP_LOOPBACK = False
     assert (
         api(user).post("/api/v1/push/subscriptions/", body("http://127.0.0.1:9/x"), format="json").status_code
-        == 400
+        == 422
     )
     settings.PUSH_ALLOW_HTTP_LOOPBACK = True
     assert (

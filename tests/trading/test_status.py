@@ -87,22 +87,23 @@ def test_form_creates_tracks_and_redirects_once_per_token(browser, user, inst):
 
 
 @pytest.mark.parametrize(
-    ("over", "field"),
+    ("over", "field", "status"),
     [
-        ({"stake": "-5"}, "stake"),
-        ({"stake": "1,000"}, "stake"),
-        ({"stake": "10.001"}, "stake"),
-        ({"instrument": "NOPE"}, "instrument"),
-        ({"duration": "0"}, "duration"),
-        ({"duration": str(8 * 24 * 60)}, "duration"),
-        ({"take_profit": "90.00"}, "take_profit"),
+        ({"stake": "-5"}, "stake", 400),
+        ({"stake": "1,000"}, "stake", 400),
+        ({"stake": "10.001"}, "stake", 400),
+        ({"instrument": "NOPE"}, "instrument", 400),
+        ({"duration": "0"}, "duration", 400),
+        # Refused by the service's rules (the instrument's, the price's): its status.
+        ({"duration": str(8 * 24 * 60)}, "duration", 422),
+        ({"take_profit": "90.00"}, "take_profit", 422),
     ],
 )
-def test_form_errors_name_the_field_and_write_nothing(browser, inst, over, field):
+def test_form_errors_name_the_field_and_write_nothing(browser, inst, over, field, status):
     quote(inst, "100.00")
     token, csrf = form_token(browser)
     response = submit(browser, token=token, csrf=csrf, **over)
-    assert response.status_code == 400
+    assert response.status_code == status
     assert field in response.context["form"].errors
     assert Trade.objects.count() == 0
     assert Event.objects.count() == 0

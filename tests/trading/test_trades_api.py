@@ -105,21 +105,34 @@ BAD_INPUTS = [
     ({"stake": "-inf"}, "stake"),
     ({"stake": "-Infinity"}, "stake"),
     ({"stake": "0x64"}, "stake"),
-    ({"stake": "1000000.00"}, "stake"),  # over the instrument's maximum
-    ({"stake": "0.50"}, "stake"),  # under its minimum
+    ({"stake": "10000000.01"}, "stake"),  # over the platform's maximum amount
     ({"stake": ["100.00"]}, "stake"),
-    ({"instrument": " API-USD"}, "instrument"),
     ({"stake": 100.001}, "stake"),  # a JSON number is parsed exactly: three places refused
     ({"stake": True}, "stake"),
     ({"stake": None}, "stake"),
-    ({"instrument": "NOPE"}, "instrument"),
     ({"side": "long"}, "side"),
+    ({"instrument": 7}, "instrument"),  # DRF would read it as "7"
     ({"duration": 30}, "duration"),
     ({"duration": 10**9}, "duration"),
     ({"duration": "soon"}, "duration"),
-    ({"take_profit": "90.00"}, "take_profit"),
-    ({"stop_loss": "110.00"}, "stop_loss"),
+    ({"duration": "3600"}, "duration"),  # DRF would read it as 3600
     ({"take_profit": "1e9"}, "take_profit"),
+    ({"take_profit": "-1"}, "take_profit"),
+    ({"take_profit": "1000000000000"}, "take_profit"),
+]
+
+# Well formed (the schema allows them) and refused by a rule the schema
+# cannot state: the instrument's limits, the instruments that exist, the
+# current price (docs/api.md, "Errors").
+REFUSED_INPUTS = [
+    ({"stake": "1000000.00"}, "stake"),  # over the instrument's maximum
+    ({"stake": "0.50"}, "stake"),  # under its minimum
+    ({"instrument": " API-USD"}, "instrument"),
+    ({"instrument": "NOPE"}, "instrument"),
+    ({"duration": 8 * 24 * 3600}, "duration"),  # over the instrument's maximum
+    ({"take_profit": "90.00"}, "take_profit"),  # a buy's take-profit below the price
+    ({"stop_loss": "110.00"}, "stop_loss"),
+    ({"take_profit": "100.001"}, "take_profit"),  # finer than the instrument's price scale
 ]
 
 
@@ -129,6 +142,17 @@ def test_bad_input_is_400_naming_the_field_and_nothing_written(auth_client, inst
     quote(inst, "100.00")
     response = post(auth_client, body(**over), key="bad")
     assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert Trade.objects.count() == 0
+    assert Event.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("over", "field"), REFUSED_INPUTS)
+def test_refused_input_is_422_naming_the_field_and_nothing_written(auth_client, inst, over, field):
+    quote(inst, "100.00")
+    response = post(auth_client, body(**over), key="refused")
+    assert response.status_code == 422, response.content
     assert field in response.json()
     assert Trade.objects.count() == 0
     assert Event.objects.count() == 0
@@ -258,7 +282,7 @@ def test_a_batch_the_wallet_cannot_pay_names_each_item_it_cannot_and_writes_noth
     ("bad", "field", "item_status"),
     [
         (body(stake="0"), "stake", 400),  # refused by the item serializer
-        (body(instrument="NOPE"), "instrument", 400),  # refused by the service
+        (body(instrument="NOPE"), "instrument", 422),  # refused by the service
         (body(duration=59), "duration", 400),
         (body(take_proft="1"), "take_proft", 400),  # unknown field
     ],
@@ -266,12 +290,14 @@ def test_a_batch_the_wallet_cannot_pay_names_each_item_it_cannot_and_writes_noth
 def test_a_refused_item_refuses_the_whole_batch_and_writes_nothing(
     auth_client, inst, bad, field, item_status
 ):
+    """The batch's status: 400 when an item is malformed, 422 when every
+    item is well formed and a rule refuses some."""
     from realtime.models import Event
 
     events_before = Event.objects.count()
     items = [body(), bad, body(side="sell"), bad]
     response = post(auth_client, {"trades": items}, key="all-or-nothing", url=f"{URL}batch/")
-    assert response.status_code == 400
+    assert response.status_code == item_status
     answer = response.json()
     assert answer["code"] == "batch_refused"
     assert [(i["index"], i["status"]) for i in answer["items"]] == [(1, item_status), (3, item_status)]
@@ -284,7 +310,7 @@ def test_a_refused_item_refuses_the_whole_batch_and_writes_nothing(
 def test_two_items_with_one_key_refuse_the_batch(auth_client, inst):
     items = [body(idempotency_key="same"), body(idempotency_key="same", side="sell")]
     response = post(auth_client, {"trades": items}, key="dup", url=f"{URL}batch/")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert [(i["index"], list(i["errors"])) for i in response.json()["items"]] == [
         (1, ["code", "detail", "idempotency_key"])
     ]

@@ -136,28 +136,30 @@ def test_the_same_key_of_another_user_is_another_trade(user, other_user, inst):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "field"),
+    ("kwargs", "field", "status"),
     [
-        ({"stake": "0.50"}, "stake"),  # below the instrument's minimum
-        ({"stake": "5000.01"}, "stake"),  # above its maximum
-        ({"duration": 59}, "duration"),
-        ({"duration": 7 * 24 * 3600 + 1}, "duration"),
-        ({"side": "hold"}, "side"),
-        ({"take_profit": "1e5"}, "take_profit"),
-        ({"take_profit": "100.001"}, "take_profit"),  # more places than the price scale
-        ({"stop_loss": "-1"}, "stop_loss"),
-        ({"take_profit": "99.00"}, "take_profit"),  # buy: TP must be above the price
-        ({"stop_loss": "101.00"}, "stop_loss"),  # buy: SL must be below the price
-        ({"side": "sell", "take_profit": "101.00"}, "take_profit"),
-        ({"side": "sell", "stop_loss": "99.00"}, "stop_loss"),
+        # 422: rules of the instrument and of the current price (the schema cannot state them)
+        ({"stake": "0.50"}, "stake", 422),  # below the instrument's minimum
+        ({"stake": "5000.01"}, "stake", 422),  # above its maximum
+        ({"duration": 7 * 24 * 3600 + 1}, "duration", 422),
+        ({"take_profit": "100.001"}, "take_profit", 422),  # more places than the price scale
+        ({"take_profit": "99.00"}, "take_profit", 422),  # buy: TP must be above the price
+        ({"stop_loss": "101.00"}, "stop_loss", 422),  # buy: SL must be below the price
+        ({"side": "sell", "take_profit": "101.00"}, "take_profit", 422),
+        ({"side": "sell", "stop_loss": "99.00"}, "stop_loss", 422),
+        # 400: what the schema states, found again by the service
+        ({"duration": 59}, "duration", 400),
+        ({"side": "hold"}, "side", 400),
+        ({"take_profit": "1e5"}, "take_profit", 400),
+        ({"stop_loss": "-1"}, "stop_loss", 400),
     ],
 )
-def test_bad_input_names_the_field_and_writes_nothing(user, inst, kwargs, field):
+def test_bad_input_names_the_field_and_writes_nothing(user, inst, kwargs, field, status):
     quote(inst, "100.00")
     with pytest.raises(TradeInvalid) as exc:
         request(user, inst, **kwargs)
     assert exc.value.field == field
-    assert exc.value.http_status == 400
+    assert exc.value.http_status == status
     assert Trade.objects.count() == 0
     assert Event.objects.count() == 0
 

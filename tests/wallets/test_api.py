@@ -165,7 +165,7 @@ def test_insufficient_funds_over_the_api(auth_client, user):
     funded(user, "10.00")
     before = counts()
     response = post(auth_client, WITHDRAWALS, '{"amount": "10.01", "currency": "USD"}')
-    assert response.status_code == 422
+    assert response.status_code == 422  # well formed; the balance refuses it
     assert response.json()["code"] == "insufficient_funds"
     assert counts() == before
 
@@ -231,6 +231,10 @@ def test_staff_adjustment_requires_reason_and_staff(user, staff_user, auth_clien
     assert response.status_code == 400
     assert "reason" in response.json()
     good = body.replace('"reason": ""', '"reason": "goodwill"')
+    # A user id that is well formed and names nobody: 422, nothing written.
+    nobody = good.replace(f'"user": {user.pk}', '"user": 999999999')
+    refused = post(staff, "/api/v1/wallets/adjustments/", nobody, key="nobody")
+    assert (refused.status_code, refused.json()["code"], "user" in refused.json()) == (422, "invalid", True)
     assert post(staff, "/api/v1/wallets/adjustments/", good).status_code == 201
     assert balance(user) == D("3.00")
 

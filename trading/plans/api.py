@@ -4,7 +4,7 @@ detail, cancel. Staff read everyone's plans (`?user=`); writes are the owner's."
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.http import request_user
-from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
+from core.idempotency import IDEMPOTENCY_PARAMETER, request_input, request_key
+from core.parsers import BROWSABLE_FORM_PARSERS
 from core.throttling import WRITE_THROTTLES
 from trading.plans.models import Plan
 from trading.plans.selectors import plan_list
@@ -28,6 +29,8 @@ def _owner_scope(request: Request) -> int | None:
 
 class PlanListCreateApi(ListAPIView):
     serializer_class = PlanSerializer
+    form_serializer_class = PlanCreateSerializer  # the browsable API's POST form
+    parser_classes = BROWSABLE_FORM_PARSERS
     pagination_class = TradeCursorPagination
     throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"
@@ -43,13 +46,27 @@ class PlanListCreateApi(ListAPIView):
 
     @extend_schema(
         request=PlanCreateSerializer,
-        responses={201: PlanSerializer},
+        responses={200: PlanSerializer, 201: PlanSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
+        description="Start a plan (201); the same `Idempotency-Key` and parameters again return it (200).",
+        examples=[
+            OpenApiExample(
+                "A month of momentum",
+                value={
+                    "instrument": "BTC-USD",
+                    "strategy": "momentum",
+                    "principal": "500.00",
+                    "trade_fraction": "0.1000",
+                    "term_days": 30,
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
-        serializer = PlanCreateSerializer(data=request.data)
+        key = request_key(request)  # first, as every keyed POST: a missing key is named before the body
+        serializer = PlanCreateSerializer(data=request_input(request))
         serializer.is_valid(raise_exception=True)
-        key = request_key(request)
         plan, created = plan_create(
             user=request_user(request), idempotency_key=key, **serializer.validated_data
         )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rest_framework import serializers
 
-from core.serializers import StrictSerializer
+from core.serializers import DecimalTextField, StrictSerializer
 from trading.plans.models import Plan, PlanStrategy
 from wallets.money import MoneyField
 
@@ -49,5 +50,5 @@ class PlanCreateSerializer(StrictSerializer):
     instrument = serializers.CharField(max_length=20, trim_whitespace=False)  # " BTC-USD" is not a symbol
     strategy = serializers.ChoiceField(choices=PlanStrategy.choices)
     principal = MoneyField()
-    trade_fraction = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=None)
+    trade_fraction = DecimalTextField(places=4, maximum=Decimal(1), help_text="Above 0, at most 1.")
     term_days = serializers.IntegerField(min_value=1, max_value=365)

@@ -34,7 +34,7 @@ from trading.notifications import plan_matured_mail
 from trading.plans.events import plan_publish
 from trading.plans.models import Plan, PlanStatus, PlanStrategy
 from trading.plans.strategies import strategy_signal
-from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
+from trading.trades.errors import PriceUnavailable, TradeInputInvalid, TradeInvalid, TradeNotAllowed
 from trading.trades.models import CloseReason, Trade, TradeSource, TradeStatus
 from trading.trades.services import trade_open_locked, trade_settle_locked
 from wallets.errors import InsufficientFunds
@@ -80,13 +80,15 @@ def plan_create(
     if inst is None:
         raise TradeInvalid(f"Unknown or inactive instrument {instrument!r}.", field="instrument")
     if strategy not in PlanStrategy.values:
-        raise TradeInvalid(f"Strategy must be one of: {', '.join(PlanStrategy.values)}.", field="strategy")
+        raise TradeInputInvalid(
+            f"Strategy must be one of: {', '.join(PlanStrategy.values)}.", field="strategy"
+        )
     if not isinstance(trade_fraction, Decimal) or not Decimal(0) < trade_fraction <= 1:
-        raise TradeInvalid("The trade fraction must be above 0 and at most 1.", field="trade_fraction")
+        raise TradeInputInvalid("The trade fraction must be above 0 and at most 1.", field="trade_fraction")
     if trade_fraction != trade_fraction.quantize(Decimal("0.0001")):
-        raise TradeInvalid("At most 4 decimal places for the trade fraction.", field="trade_fraction")
+        raise TradeInputInvalid("At most 4 decimal places for the trade fraction.", field="trade_fraction")
     if isinstance(term_days, bool) or not isinstance(term_days, int) or not 1 <= term_days <= MAX_TERM_DAYS:
-        raise TradeInvalid(f"The term must be 1 to {MAX_TERM_DAYS} days.", field="term_days")
+        raise TradeInputInvalid(f"The term must be 1 to {MAX_TERM_DAYS} days.", field="term_days")
     if principal * trade_fraction < inst.min_stake:
         raise TradeInvalid(
             f"Each trade would stake less than the minimum {inst.min_stake}.", field="trade_fraction"

@@ -22,16 +22,24 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView, RetrieveAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.filters import IdFilter, StrictDateFilter
 from core.http import request_user
-from core.idempotency import IDEMPOTENCY_PARAMETER, request_key
+from core.idempotency import (
+    IDEMPOTENCY_PARAMETER,
+    KEY_MAX_LENGTH,
+    idempotency_parameter,
+    request_input,
+    request_key,
+)
+from core.pagination import BoundedCursorPagination
+from core.parsers import BROWSABLE_FORM_PARSERS
 from core.throttling import WRITE_THROTTLES
 from trading.trades.models import Trade, TradeSource, TradeStatus
 from trading.trades.selectors import trade_list
@@ -52,19 +60,18 @@ from trading.trades.services import (
 )
 
 
-class TradeCursorPagination(CursorPagination):
+class TradeCursorPagination(BoundedCursorPagination):
     ordering = ("-created_at", "-id")
     page_size = 50
     max_page_size = 200
-    page_size_query_param = "page_size"
 
 
 class TradeFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=TradeStatus.choices)
     instrument = django_filters.CharFilter(field_name="instrument__symbol")
-    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
-    created_before = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
-    user = django_filters.NumberFilter(field_name="user_id", help_text="Staff only.")
+    created_after = StrictDateFilter(field_name="created_at", lookup_expr="date__gte")
+    created_before = StrictDateFilter(field_name="created_at", lookup_expr="date__lte")
+    user = IdFilter(field_name="user_id", help_text="Staff only (ignored for others).")
 
     class Meta:
         model = Trade
@@ -111,6 +118,8 @@ def _request_from(data: Any, *, user: Any, idempotency_key: str, source: str) ->
 
 class TradeListCreateApi(ListAPIView):
     serializer_class = TradeSerializer
+    form_serializer_class = TradeRequestSerializer  # the browsable API's POST form
+    parser_classes = BROWSABLE_FORM_PARSERS
     pagination_class = TradeCursorPagination
     filterset_class = TradeFilter
     throttle_classes = WRITE_THROTTLES
@@ -129,11 +138,18 @@ class TradeListCreateApi(ListAPIView):
         request=TradeRequestSerializer,
         responses={202: TradeAcceptedSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
+        examples=[
+            OpenApiExample(
+                "A one-hour buy",
+                value={"instrument": "BTC-USD", "side": "buy", "stake": "100.00", "duration": 3600},
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         key = request_key(request)
         trade = _request_from(
-            request.data, user=request_user(request), idempotency_key=key, source=TradeSource.MANUAL
+            request_input(request), user=request_user(request), idempotency_key=key, source=TradeSource.MANUAL
         )
         return _accepted(trade)
 
@@ -195,31 +211,52 @@ def _as_fields(errors: Any) -> dict[str, Any]:
 
 
 def _batch_refused(exc: BatchRefused) -> Response:
+    """400 when an item breaks the schema, else 422 (every item well formed,
+    some refused by a rule: `core.errors`)."""
     items = [{"index": r.index, "status": r.status, "errors": r.errors} for r in exc.items]
+    malformed = any(r.status == status.HTTP_400_BAD_REQUEST for r in exc.items)
     return Response(
-        {"code": exc.code, "detail": exc.message, "items": items}, status=status.HTTP_400_BAD_REQUEST
+        {"code": exc.code, "detail": exc.message, "items": items},
+        status=status.HTTP_400_BAD_REQUEST if malformed else status.HTTP_422_UNPROCESSABLE_ENTITY,
     )
+
+
+# Item keys are `<key>:<index>`: the batch's key leaves room for the suffix.
+BATCH_KEY_SUFFIX = len(f":{settings.TRADE_BATCH_MAX_ITEMS - 1}")
 
 
 class TradeBatchApi(APIView):
     """Up to 20 trade requests, all or nothing (docs/trading.md, "Batches").
     Item i uses the key `<Idempotency-Key>:<i>` (or its own
     `idempotency_key`), so a retried batch returns the same trades. One
-    refused item refuses the batch: 400 `batch_refused` listing each refused
-    item (index, status, errors), and no trade is created."""
+    refused item refuses the batch: `batch_refused` listing each refused
+    item (index, status, errors), 400 when an item is malformed, else 422,
+    and no trade is created."""
 
     throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"
+    form_serializer_class = TradeBatchSerializer  # the raw-data form only: an HTML form holds no list
 
     @extend_schema(
         request=TradeBatchSerializer,
-        responses={200: TRADE_BATCH_RESULT, 400: TRADE_BATCH_REFUSED},
-        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={200: TRADE_BATCH_RESULT, 400: TRADE_BATCH_REFUSED, 422: TRADE_BATCH_REFUSED},
+        parameters=[idempotency_parameter(max_length=KEY_MAX_LENGTH - BATCH_KEY_SUFFIX)],
+        examples=[
+            OpenApiExample(
+                "Two trades",
+                value={
+                    "trades": [
+                        {"instrument": "BTC-USD", "side": "buy", "stake": "100.00"},
+                        {"instrument": "ETH-USD", "side": "sell", "stake": "50.00", "duration": 600},
+                    ]
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
-        # Item keys are `<key>:<index>`; the suffix must fit the one key length.
-        base = request_key(request, suffix_length=len(f":{settings.TRADE_BATCH_MAX_ITEMS - 1}"))
-        batch = TradeBatchSerializer(data=request.data)
+        base = request_key(request, suffix_length=BATCH_KEY_SUFFIX)
+        batch = TradeBatchSerializer(data=request_input(request))
         if not batch.is_valid():
             per_item = batch.errors.get("trades")
             if isinstance(per_item, list) and all(isinstance(e, dict) for e in per_item):

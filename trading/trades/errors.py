@@ -16,9 +16,18 @@ __all__ = ["Conflict", "NotFound"]
 
 
 class TradeInvalid(DomainError):
-    """Bad input to a trade or plan request; `field` names what is wrong."""
+    """A trade or plan request refused by a rule of the instrument or the
+    platform's state (422); `field` names what is wrong."""
 
     code = "invalid"
+
+
+class TradeInputInvalid(TradeInvalid):
+    """Trade or plan input that breaks a rule the schema states (a 400, as
+    the serializers answer it): found again by the services, whose callers
+    are not only the serializers."""
+
+    http_status = 400
 
 
 class TradeNotAllowed(Conflict):

@@ -3,18 +3,19 @@ request input. Explicit fields only; money and prices are exact strings."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from core.idempotency import KEY_MAX_LENGTH
-from core.serializers import StrictSerializer
-from trading.trades.models import Trade, TradeSide
+from core.idempotency import HEADER_PATTERN, KEY_MAX_LENGTH
+from core.serializers import StatedField, StrictSerializer, decimal_pattern, decimal_schema
+from trading.trades.inputs import PRICE_MAX_DIGITS
+from trading.trades.models import CloseReason, Trade, TradeSide
 from wallets.money import MoneyField
 
 TRADE_FIELDS = (
@@ -60,7 +61,8 @@ class TradeSerializer(serializers.ModelSerializer):
         max_digits=20,
         decimal_places=2,
         read_only=True,
-        help_text="Every fee charged so far: the opening fee, plus the closing fee once settled.",
+        help_text="The opening fee while queued (held, not yet charged); then every fee charged: the "
+        "opening fee, plus the closing fee once settled. 0 for a trade that never opened.",
     )
     pnl = serializers.DecimalField(
         max_digits=20,
@@ -76,6 +78,14 @@ class TradeSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="The net result: `pnl` minus every fee (`fee`: opening and closing), what the trade "
         "added to or took from the account (null until settled).",
+    )
+    # Declared: a read-only model field loses `allow_blank`, and the schema
+    # then left out the "" of a trade that has not closed.
+    close_reason = serializers.ChoiceField(
+        choices=CloseReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Empty until the trade closes.",
     )
 
     class Meta:
@@ -140,17 +150,44 @@ def trade_data(trade: Trade) -> dict[str, Any]:
     return {name: data[name] for name in TRADE_FIELDS}
 
 
-@extend_schema_field(OpenApiTypes.DECIMAL)
-class PriceLevelField(serializers.Field):
-    """A price level (take-profit, stop-loss) as given; the service checks it
-    against the instrument's price scale and the current price, which only
-    it knows (`trading.trades.inputs.parse_price`)."""
+# The finest price scale an instrument may have (`Instrument.price_scale`).
+PRICE_MAX_PLACES = 8
+_PRICE_MAXIMUM = Decimal(10) ** PRICE_MAX_DIGITS
+PRICE_PATTERN = decimal_pattern(places=PRICE_MAX_PLACES, maximum=_PRICE_MAXIMUM, exclusive=True)
+
+
+class PriceLevelField(StatedField):
+    """A price level (take-profit, stop-loss): a plain decimal above 0 and
+    below 10**12 with at most 8 places, or empty (none), checked here (400).
+    The service then checks it against the instrument's own price scale and
+    the current price, which only it knows (422,
+    `trading.trades.inputs.parse_price`)."""
+
+    _regex = re.compile(PRICE_PATTERN)
 
     def to_internal_value(self, data: Any) -> Any:
-        return data
+        if data == "":
+            return None
+        if (
+            isinstance(data, bool)
+            or not isinstance(data, (str, int, Decimal))
+            or not self._regex.fullmatch(str(data))
+        ):
+            raise serializers.ValidationError(
+                f'Enter a plain decimal price above 0 and below 10^{PRICE_MAX_DIGITS}, e.g. "65000.50".',
+                code="invalid",
+            )
+        return Decimal(data) if isinstance(data, int) else data
 
     def to_representation(self, value: Any) -> str:
         return str(value)
+
+    def openapi_schema(self) -> dict[str, Any]:
+        schema = decimal_schema(
+            places=PRICE_MAX_PLACES, maximum=_PRICE_MAXIMUM, pattern=PRICE_PATTERN, exclusive=True
+        )
+        schema["anyOf"][0]["pattern"] = f"^$|{PRICE_PATTERN}"  # empty: no level
+        return schema
 
 
 class TradeRequestSerializer(StrictSerializer):
@@ -173,7 +210,14 @@ class TradeBatchItemSerializer(TradeRequestSerializer):
     """A batch item: a trade request, optionally with its own idempotency key
     (else `<Idempotency-Key>:<index>`)."""
 
-    idempotency_key = serializers.CharField(required=False, min_length=1, max_length=KEY_MAX_LENGTH)
+    # The header's rule (printable ASCII), stated by the schema's pattern.
+    idempotency_key = serializers.CharField(
+        required=False,
+        min_length=1,
+        max_length=KEY_MAX_LENGTH,
+        trim_whitespace=False,
+        validators=[RegexValidator(HEADER_PATTERN, "1 to 100 printable ASCII characters.")],
+    )
 
 
 class TradeBatchSerializer(StrictSerializer):

@@ -56,7 +56,7 @@ from trading.faults import fault_point
 from trading.locks import trade_lock, user_trading_slot_lock
 from trading.notifications import trade_settled_mail
 from trading.plans.models import Plan
-from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
+from trading.trades.errors import PriceUnavailable, TradeInputInvalid, TradeInvalid, TradeNotAllowed
 from trading.trades.events import trade_publish, trades_settled_publish
 from trading.trades.inputs import parse_duration, parse_price
 from trading.trades.models import CloseReason, Trade, TradeSide, TradeSource, TradeStatus
@@ -295,7 +295,7 @@ def _trade_build(
     """The unsaved trade of a request whose every check passed; raises the refusal."""
     inst = _instrument_for(instrument)
     if side not in TradeSide.values:
-        raise TradeInvalid("Side must be buy or sell.", field="side")
+        raise TradeInputInvalid("Side must be buy or sell.", field="side")
     if inst.quote_currency not in settings.WALLET_CURRENCIES:
         raise TradeInvalid(f"{inst} is quoted in a currency wallets do not keep.", field="instrument")
     if not inst.min_stake <= stake <= inst.max_stake:

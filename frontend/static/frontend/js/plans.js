@@ -80,6 +80,12 @@ body.addEventListener("click", async (event) => {
   }
 });
 
+// The API takes an integer as a JSON number, not as text (docs/api.md); a
+// value that is not plain digits goes as typed, so the answer names the field.
+function wholeNumber(text) {
+  return /^[0-9]{1,9}$/.test(text) ? Number(text) : text;
+}
+
 jsonForm(document.getElementById("plan-form"), {
   url: endpoints.plans,
   values: (form) => ({
@@ -87,7 +93,7 @@ jsonForm(document.getElementById("plan-form"), {
     strategy: form.strategy.value,
     principal: form.principal.value.trim(),
     trade_fraction: form.trade_fraction.value.trim(),
-    term_days: form.term_days.value.trim(),
+    term_days: wholeNumber(form.term_days.value.trim()),
   }),
   onSuccess: (plan) => {
     if (plan && plan.id) plans.set(plan.id, plan);
