@@ -31,6 +31,7 @@ import threading
 from typing import Any
 
 from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,16 @@ async def _group_send(group: str, message: dict[str, Any]) -> bool:
     assert layer is not None, "CHANNEL_LAYERS is not configured"
     try:
         await layer.group_send(group, message)
+    except (RedisError, OSError) as exc:
+        # Redis away (restarting, unreachable): expected, and every send fails
+        # alike while it lasts, so one line each, not a traceback each.
+        logger.warning(
+            "channel layer send to %s failed (%s: %s); clients recover it by resume",
+            group,
+            type(exc).__name__,
+            exc,
+        )
+        return False
     except Exception:
         logger.warning("channel layer send to %s failed; clients recover it by resume", group, exc_info=True)
         return False

@@ -43,3 +43,22 @@ def test_publish_commits_even_when_the_layer_is_down(
 
 def test_a_working_send_reports_true():
     assert layer.layer_group_send(group="user.1", message={"type": "x"}, wait=True) is True
+
+
+def test_a_send_while_redis_is_away_logs_one_line_without_a_traceback(monkeypatch, caplog):
+    """Redis restarting: every send fails alike, each logged once, briefly
+    (tests/faults/test_feed_redis.py checks the feed's log has no traceback)."""
+    import redis.exceptions
+
+    from realtime import layer as layer_module
+
+    class AwayLayer:
+        async def group_send(self, group, message):
+            raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setattr(layer_module, "get_channel_layer", lambda: AwayLayer())
+    with caplog.at_level("WARNING", logger="realtime.layer"):
+        assert layer_module.layer_group_send(group="g", message={"type": "x"}) is False
+    (record,) = [r for r in caplog.records if r.name == "realtime.layer"]
+    assert record.exc_info is None
+    assert "Connection refused" in record.getMessage() and "recover it by resume" in record.getMessage()
