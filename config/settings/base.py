@@ -370,6 +370,10 @@ OPS_PAGE_POLL_SECONDS = env_int("OPS_PAGE_POLL_SECONDS", 5)
 # only while WebSocket clients are connected: amber past WARN, red past RED.
 OPS_OUTBOX_LAG_WARN_SECONDS = env_int("OPS_OUTBOX_LAG_WARN_SECONDS", 60)
 OPS_OUTBOX_LAG_RED_SECONDS = env_int("OPS_OUTBOX_LAG_RED_SECONDS", 300)
+# Every web and worker process writes its heartbeat (and a web process its
+# open WebSocket count) to Redis this often; one silent for 3 intervals is
+# "lost" on the health page and its sockets are no longer counted.
+OPS_HEARTBEAT_SECONDS = env_int("OPS_HEARTBEAT_SECONDS", 10)
 
 # --- Logging (docs/operations.md "Structured logs") ------------------------
 # "plain" for a terminal, "json" for one object per line (production's default).
