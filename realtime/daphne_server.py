@@ -18,6 +18,11 @@ docs/scaling.md "Draining"):
   or `--drain-seconds` have passed. SIGINT while draining (Ctrl-C twice)
   stops it at once; another SIGTERM is ignored (a process group's SIGTERM
   and the supervisor's arrive together).
+- `X-Forwarded-*`, `Forwarded` and daphne's `Daphne-Root-Path` request
+  headers are removed unless the TCP peer is in `settings.TRUSTED_PROXY`
+  (the load balancer): only the balancer may say who the client is, which
+  scheme and host it used (daphne's `--proxy-headers` and Django's
+  `USE_X_FORWARDED_HOST` / `SECURE_PROXY_SSL_HEADER` read them).
 - Started by the supervisor (realtime/supervisor.py) it serves an inherited
   listening socket, tells the supervisor when it is ready, and drains if
   the supervisor dies.
@@ -26,15 +31,18 @@ docs/scaling.md "Draining"):
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import os
 import signal
 import socket
 import time
+from functools import cache
 from typing import Any
 
 import daphne.server
 from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import reactor as _reactor
 from twisted.internet.task import LoopingCall
@@ -82,6 +90,55 @@ class StreamFactory(WebSocketFactory):
     def setProtocolOptions(self, *args: Any, **kwargs: Any) -> None:
         # failByDrop=False: failing a connection sends a close frame first.
         super().setProtocolOptions(*args, **{**kwargs, "failByDrop": False})
+
+
+# --- proxy headers: only from TRUSTED_PROXY ----------------------------------------
+
+
+@cache
+def trusted_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    from django.conf import settings
+
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in settings.TRUSTED_PROXY)
+
+
+def peer_is_trusted(host: str | None) -> bool:
+    """True if `host` (the TCP peer's address) is a trusted proxy. A Unix
+    socket peer (no address) is not."""
+    networks = trusted_networks()
+    if not host or not networks:
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+def is_proxy_header(name: bytes) -> bool:
+    lowered = name.lower()
+    return lowered.startswith(b"x-forwarded-") or lowered in {b"forwarded", b"daphne-root-path"}
+
+
+class ProxyCheckedRequest(WebRequest):
+    """daphne's request (HTTP, and the handshake of a WebSocket), without the
+    proxy headers of a peer that is not a trusted proxy."""
+
+    def process(self) -> Any:
+        if not peer_is_trusted(getattr(self.client, "host", None)):
+            for name, _ in list(self.requestHeaders.getAllRawHeaders()):
+                if is_proxy_header(name):
+                    self.requestHeaders.removeHeader(name)
+        return super().process()
+
+
+class ProxyCheckedHTTPFactory(HTTPFactory):
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = ProxyCheckedRequest
+        return protocol
 
 
 # --- the server: readiness, draining ------------------------------------------------
@@ -204,9 +261,10 @@ def serve(
     ready_fd: int | None = None,
     parent_pid: int | None = None,
 ) -> None:
-    # daphne's Server builds its WebSocket factory inside run() from this
-    # module-level name and offers no other hook for the factory class.
+    # daphne's Server builds its factories inside run() from these
+    # module-level names and offers no other hook for the classes.
     daphne.server.WebSocketFactory = StreamFactory  # type: ignore[misc]
+    daphne.server.HTTPFactory = ProxyCheckedHTTPFactory  # type: ignore[misc]
     StreamServer.drain_seconds = drain_seconds
     StreamServer.inherited_fd = inherited_fd
     StreamServer.ready_fd = ready_fd

@@ -12,7 +12,7 @@ from typing import Any
 import dj_database_url
 from celery.schedules import crontab
 
-from config.env import env, env_bool, env_int, env_list
+from config.env import env, env_bool, env_int, env_list, env_networks
 from config.logging import logging_config
 from core.converters import SCHEMA as PATH_CONVERTER_SCHEMA
 
@@ -60,6 +60,9 @@ MIDDLEWARE = [
     # Next, so every response (an error page too) and every log line of the
     # request carry its id.
     "ops.requestid.RequestIdMiddleware",
+    # Probes of /healthz by address: answered before host validation and the
+    # HTTPS redirect (ops/healthz.py).
+    "ops.healthz.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -141,6 +144,15 @@ LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 300)
 # header is ignored and the client address is REMOTE_ADDR (a client can write
 # any X-Forwarded-For it likes). Used by the login limiter and DRF throttles.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# The load balancer's addresses (IPs or CIDRs, comma-separated; docs/scaling.md).
+# The web server (realtime/daphne_server.py) removes X-Forwarded-* and
+# Forwarded from every other peer, so only the balancer can say which scheme,
+# host and client a request came from; and Django reads the scheme and host
+# from them only when a balancer is configured. Empty (the default): none is
+# trusted and none is read.
+TRUSTED_PROXY = env_networks("TRUSTED_PROXY", "")
+USE_X_FORWARDED_HOST = bool(TRUSTED_PROXY)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY else None
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
