@@ -62,8 +62,15 @@ DRAIN_CHECK_SECONDS = 0.1
 
 class StreamProtocol(WebSocketProtocol):
     def handle_reply(self, message: dict[str, Any]) -> None:
-        if message.get("type") == "websocket.close" and self.state != self.STATE_CONNECTING:
+        kind = message.get("type")
+        if kind == "websocket.close" and self.state != self.STATE_CONNECTING:
             self.sendClose(code=message.get("code") or 1000, reason=message.get("reason") or None)
+            return
+        if kind == "websocket.send" and self.state in (self.STATE_CLOSING, self.STATE_CLOSED):
+            # After a close the server sent on its own (a draining process's
+            # 1012) the application does not know yet and may still send an
+            # event; autobahn raises on it. The frame goes nowhere: the client
+            # resumes from the last seq it received.
             return
         super().handle_reply(message)
 
