@@ -108,10 +108,15 @@ REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 # throughput of the list-based core layer with no loss at 1,000 events/s.
 # It keeps no backlog, which is fine: the outbox and resume make the stream
 # lossless (docs/realtime.md).
+# CHANNEL_LAYER_REDIS_URLS (comma-separated): the layer's own Redis servers.
+# channels-redis spreads channels and groups over them by a consistent hash,
+# so each carries its share of the fan-out; every web process and worker must
+# list the same ones in the same order (docs/scaling.md, "The channel layer").
+CHANNEL_LAYER_REDIS_URLS = env_list("CHANNEL_LAYER_REDIS_URLS", REDIS_URL)
 CHANNEL_LAYERS: dict[str, Any] = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNEL_PREFIX", "tv")},
+        "CONFIG": {"hosts": CHANNEL_LAYER_REDIS_URLS, "prefix": env("CHANNEL_PREFIX", "tv")},
     }
 }
 
