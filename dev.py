@@ -376,11 +376,36 @@ def manage(env: dict[str, str], *args: str, step: str, hint: str) -> None:
 # --- commands -----------------------------------------------------------------
 
 
+def process_counts(environ: dict[str, str]) -> dict[str, str]:
+    """WEB_PROCESSES and WORKER_CONCURRENCY for the Procfile, each the
+    number of CPU cores unless set; and DATABASE_POOL_MAX unless set: each web
+    process gets a database pool small enough that all of them stay well
+    under PostgreSQL's 100 connections (docs/scaling.md)."""
+    cores = os.cpu_count() or 1
+    counts: dict[str, str] = {}
+    for name in ("WEB_PROCESSES", "WORKER_CONCURRENCY"):
+        raw = environ.get(name) or str(cores)
+        if not raw.isdigit() or int(raw) < 1:
+            raise StepFailed(
+                "start the processes", f"set {name} to a whole number of 1 or more", f"{name}={raw!r}"
+            )
+        counts[name] = str(int(raw))
+    web = int(counts["WEB_PROCESSES"])
+    counts["DATABASE_POOL_MAX"] = environ.get("DATABASE_POOL_MAX") or str(max(2, min(10, 60 // web)))
+    return counts
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'es' if count != 1 else ''}"
+
+
 def cmd_run() -> int:
     ensure_venv()
+    counts = process_counts(dict(os.environ))
     with services() as env:
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
         env.setdefault("PORT", str(WEB_PORT))
+        env.update(counts)
         say("Applying database migrations")
         manage(env, "migrate", "--noinput", step="migrate", hint="is PostgreSQL reachable at DATABASE_URL?")
         say("Seeding demo data (idempotent)")
@@ -398,6 +423,9 @@ def cmd_run() -> int:
             f"  Log in as '{env['DEMO_USERNAME']}' with password '{env['DEMO_PASSWORD']}'\n"
             f"  API: http://127.0.0.1:{WEB_PORT}/api/v1/   Admin: http://127.0.0.1:{WEB_PORT}/admin/\n"
             f"  {admin_login(env)}\n"
+            f"  Port {WEB_PORT} is served by {plural(int(counts['WEB_PROCESSES']), 'web process')} "
+            f"(WEB_PROCESSES); Celery runs {plural(int(counts['WORKER_CONCURRENCY']), 'worker process')} "
+            "(WORKER_CONCURRENCY); both default to the number of CPU cores\n"
             "  Ctrl-C stops every process.\n",
             flush=True,
         )

@@ -112,10 +112,27 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def rss_kb_tree(pid: int) -> int:
+    """RSS of a process and its children (the launcher of several web processes)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(c) for c in children.read_text().split()] if children.exists() else []
+    return rss_kb(pid) + sum(rss_kb_tree(kid) for kid in kids)
+
+
+WEB_PROCESSES = 1
+
+
 def server_cmd(kind: str, port: int) -> list[str]:
     if kind == "uvicorn":
         server = ["uvicorn", "config.asgi:application", "--log-level", "warning", "--ws-max-size", "65536"]
         return [PY, "-m", *server, "--port", str(port)]
+    if WEB_PROCESSES > 1:
+        # The production launcher: WEB_PROCESSES daphne processes on one socket.
+        return [
+            *(PY, "-m", "realtime.server", "--processes", str(WEB_PROCESSES)),
+            *("-b", "127.0.0.1", "-p", str(port), "--websocket-max-message-size", "65536"),
+            "config.asgi:application",
+        ]
     return [
         PY,
         "-m",
@@ -419,15 +436,16 @@ async def run_idle(kind: str, env: dict[str, str], users: list[int]) -> dict[str
         first = {users[0]: _stream_url(port, users[0])}
         await clients.connect(first)
         await asyncio.sleep(1.0)
-        before = rss_kb(server.pid)
+        before = rss_kb_tree(server.pid)
         rest = {u: _stream_url(port, u) for u in users[1:]}
         log(f"idle: connecting {len(rest)} clients")
         rate = await clients.connect(rest, parallel=100)
         log(f"idle: {len(clients.sockets)} connected, {clients.failed} failed")
         await asyncio.sleep(2.0)
         held = sum(1 for ws in clients.sockets.values() if ws.state.name == "OPEN")
-        after = rss_kb(server.pid)
+        after = rss_kb_tree(server.pid)
         return {
+            "web_processes": WEB_PROCESSES,
             "connections_held": held,
             "connect_failed": clients.failed,
             "connects_per_s": round(rate, 1),
@@ -445,12 +463,18 @@ async def orchestrate(
     result: dict[str, Any] = {
         "config": {
             k: getattr(args, k)
-            for k in ("clients", "rate", "rate_seconds", "burst", "threads", "idle", "server", "per_tx")
+            for k in (
+                *("clients", "rate", "rate_seconds", "burst", "threads", "idle", "server", "per_tx"),
+                *("web_processes", "idle_only"),
+            )
         }
     }
     fanout_users = users[: args.clients]
     Path(users_file).write_text(" ".join(map(str, fanout_users)))
     servers = ["daphne", "uvicorn"] if args.server == "both" else [args.server]
+    if args.idle_only:
+        result[f"idle_{servers[0]}"] = await run_idle(servers[0], env, users[: args.idle])
+        return result
     for kind in servers:
         result[kind] = await run_stack(kind, env, args, fanout_users, users_file)
     result["bare_relay"] = await run_stack("bare", env, args, fanout_users, users_file)
@@ -490,6 +514,13 @@ def main() -> None:
     )
     parser.add_argument("--per-tx", type=int, default=1, help="events per transaction in the `fast` phase")
     parser.add_argument("--server", choices=["daphne", "uvicorn", "both"], default="daphne")
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=1,
+        help="daphne processes on the port (more than 1: `python -m realtime.server --processes N`)",
+    )
+    parser.add_argument("--idle-only", action="store_true", help="only the idle phase (accept rate, RSS)")
     parser.add_argument("--database", default="tv_bench_ws")
     parser.add_argument(
         "--pg",
@@ -498,6 +529,8 @@ def main() -> None:
         help="a PostgreSQL URL of the server to use (its database name is replaced)",
     )
     args = parser.parse_args()
+    global WEB_PROCESSES
+    WEB_PROCESSES = args.web_processes
 
     resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     redis_binary = redis_server_binary()

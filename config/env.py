@@ -35,6 +35,20 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_networks(name: str, default: str) -> list[str]:
+    """A comma-separated list of IP addresses or networks (CIDR), each
+    checked; returned as written (normalised), for ipaddress.ip_network."""
+    import ipaddress
+
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network") from exc
+    return networks
+
+
 def with_database(url: str, name: str) -> str:
     """`url` naming the database `name` instead. Everything else passes
     through as written (user, a percent-encoded password, a Unix-socket

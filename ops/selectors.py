@@ -28,7 +28,7 @@ from django.utils import timezone
 from market.calendars import market_is_open
 from market.models import Instrument
 from market.prices import price_latest_many
-from ops import taskruns, wsmetrics
+from ops import processes, taskruns, wsmetrics
 from ops.store import redis_client
 from push.selectors import push_totals
 from realtime.models import Event, EventCounter
@@ -197,6 +197,23 @@ def feed_check() -> Component:
     }
 
 
+def processes_check() -> Component:
+    """Every web and worker process with its last heartbeat: amber while one
+    is lost (silent for 3 heartbeats and not stopped cleanly)."""
+    rows = processes.processes_list()
+    for row in rows:
+        row["status"] = GREEN if row["live"] else AMBER
+    live = [row for row in rows if row["live"]]
+    return {
+        "status": worst([row["status"] for row in rows]),
+        "web": sum(1 for row in live if row["kind"] == processes.WEB),
+        "workers": sum(1 for row in live if row["kind"] == processes.WORKER),
+        "lost": len(rows) - len(live),
+        "heartbeat_seconds": processes.heartbeat_seconds(),
+        "processes": rows,
+    }
+
+
 def websockets_check() -> Component:
     return {
         "status": GREEN,
@@ -301,6 +318,7 @@ def health_report() -> dict[str, Any]:
         ("periodic_tasks", periodic_check),
         ("tasks", tasks_check),
         ("feed", feed_check),
+        ("processes", processes_check),
         ("websockets", websockets_check),
         ("outbox", outbox_check),
         ("ledger", ledger_check),

@@ -6,14 +6,18 @@ connection, `websocket.close` or the end of the connection closes it, and a
 `websocket.send` whose text is an `event` frame counts one delivered event.
 The consumer itself is untouched (it belongs to realtime).
 
-Each process keeps its own numbers and publishes them to Redis at most once a
-second (and on every connect and disconnect): its open-connection count as
-`ws:proc:<host>:<pid>` with a 90-second expiry, so a process that dies stops
-counting within 90 s; delivered events by `INCRBY` on `ws:delivered`, and the
-`time` of the newest event frame sent as `ws:last_event_time`. While
-connections are open the consumer's heartbeats (every WS_HEARTBEAT_SECONDS)
-keep the key fresh. Publishing is fire-and-forget on the event loop: a Redis
-outage never delays or breaks a frame.
+Each web process keeps its own numbers and publishes them to Redis at most
+once a second (and on every connect and disconnect), and on its heartbeat
+every `OPS_HEARTBEAT_SECONDS`: its open-connection count in its process hash
+`ops:proc:web:<host>:<pid>` (ops/processes.py: the ops page lists it with
+its last heartbeat; the global count is the sum over live processes, so a
+process that dies stops counting within 3 heartbeats); delivered events by
+`INCRBY` on `ws:delivered`, and the `time` of the newest event frame sent
+as `ws:last_event_time`. The heartbeat runs on the server's event loop from
+the moment it serves (realtime/lifecycle.py hooks, connected in
+ops/apps.py); draining marks the hash `draining`, and a clean exit deletes
+it. Publishing is fire-and-forget on the event loop: a Redis outage never
+delays or breaks a frame.
 """
 
 from __future__ import annotations
@@ -28,13 +32,12 @@ from typing import Any, cast
 
 from redis.exceptions import RedisError
 
+from ops import processes
 from ops.store import ops_key, redis_client, redis_client_async
 
 logger = logging.getLogger(__name__)
 
-PROCESS_KEY_TTL_SECONDS = 90
 FLUSH_EVERY_SECONDS = 1.0
-REFRESH_EVERY_SECONDS = 15.0
 FLUSH_STUCK_SECONDS = 5.0
 _EVENT_PREFIX = '{"type":"event"'
 
@@ -53,15 +56,22 @@ class _ProcessCounters:
         # closed under it (a test's loop) is treated as finished after a while.
         self.flush_started = 0.0
         self.flush_task: asyncio.Future[None] | None = None
+        self.heartbeat_task: asyncio.Future[None] | None = None
         self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.started_at = time.time()
+        self.state = "serving"
+        # Set as the process exits: nothing may write its record after that.
+        self.stopped = False
 
     def maybe_flush(self, *, force: bool = False) -> None:
+        if self.stopped:
+            return
         now = time.monotonic()
         if force:
             self.pending = True
         due = self.pending or (
             (self.delivered_unflushed and now - self.last_flush >= FLUSH_EVERY_SECONDS)
-            or now - self.last_refresh >= REFRESH_EVERY_SECONDS
+            or now - self.last_refresh >= processes.heartbeat_seconds()
         )
         if not due or (self.flush_started and now - self.flush_started < FLUSH_STUCK_SECONDS):
             return
@@ -85,8 +95,17 @@ class _ProcessCounters:
 
     async def _write(self, delivered: int, last_time: str | None) -> None:
         try:
+            key = processes.process_key(processes.WEB, self.name)
+            record = processes.process_record(
+                processes.WEB,
+                self.name,
+                started_at=self.started_at,
+                state=self.state,
+                connections=self.open,
+            )
             pipe = redis_client_async().pipeline(transaction=False)
-            pipe.set(ops_key("ws", "proc", self.name), self.open, ex=PROCESS_KEY_TTL_SECONDS)
+            pipe.hset(key, mapping=record)  # type: ignore[arg-type]
+            pipe.expire(key, processes.PROCESS_KEY_TTL_SECONDS)
             if delivered:
                 pipe.incrby(ops_key("ws", "delivered"), delivered)
             if last_time:
@@ -99,8 +118,38 @@ class _ProcessCounters:
         except Exception:
             logger.exception("ops: could not publish WebSocket counters")
 
+    async def _heartbeat(self) -> None:
+        while True:
+            self.maybe_flush(force=True)
+            await asyncio.sleep(processes.heartbeat_seconds())
+
 
 _counters = _ProcessCounters()
+
+
+# --- the server's life (realtime.lifecycle hooks, connected in ops/apps.py) ---------
+
+
+def web_started() -> None:
+    """On the server's event loop, once it serves: heartbeats from now on."""
+    if _counters.heartbeat_task is None:
+        _counters.heartbeat_task = asyncio.ensure_future(_counters._heartbeat())
+
+
+def web_draining() -> None:
+    _counters.state = "draining"
+    _counters.maybe_flush(force=True)
+
+
+def web_stopped() -> None:
+    """The process exits: its hash goes (a sync call: the loop is stopping)."""
+    _counters.stopped = True
+    if _counters.heartbeat_task is not None:
+        _counters.heartbeat_task.cancel()
+    try:
+        processes.process_forget(processes.WEB, _counters.name)
+    except (RedisError, OSError):
+        logger.warning("ops: could not remove this web process's record (Redis unavailable)")
 
 
 def _event_time(text: str) -> str | None:
@@ -150,12 +199,7 @@ def stream_metrics(app: Any) -> Any:
 
 def ws_connections_open() -> int:
     """Open connections over every live web process."""
-    client = redis_client()
-    keys = list(client.scan_iter(match=ops_key("ws", "proc", "*"), count=500))
-    if not keys:
-        return 0
-    values = cast(list[str | None], client.mget(keys))
-    return sum(int(value) for value in values if value is not None)
+    return processes.web_connections_open()
 
 
 def ws_events_delivered() -> int:

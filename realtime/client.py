@@ -10,8 +10,10 @@ It does what any client must do to never lose an event:
 3. handle each event once, in seq order (`seq == last_seq + 1`), and keep
    `last_seq`; on `resync_required` reload state over REST and continue from
    the announced `last_seq`;
-4. ping at the announced heartbeat interval; after any disconnect, reconnect
-   with exponential backoff and full jitter, back to step 1.
+4. ping at the announced heartbeat interval; after any disconnect (a close
+   1012 when the web process drains for a restart, or a dropped connection
+   when it dies) reconnect with exponential backoff and full jitter, back to
+   step 1: the load balancer or the shared socket gives it another process.
 
 Integration tests and `bench/ws_fanout.py` use `StreamClient`; the CLI prints
 events as JSON lines.
@@ -40,6 +42,9 @@ class ClientStats:
     gaps: int = 0  # events with seq > last_seq + 1 (must stay 0)
     resyncs: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # The code of each close frame the server sent (None: the connection
+    # dropped without one, e.g. the process was killed).
+    closes: list[int | None] = field(default_factory=list)
 
 
 def ticket_fetch(*, base_url: str, token: str, timeout: float = 10.0) -> str:
@@ -88,6 +93,9 @@ class StreamClient:
                 async with websockets.connect(self._ws_url(ticket), max_size=2**22) as ws:
                     attempt = 0
                     await self._session(ws, stop)
+            except websockets.ConnectionClosed as closed:
+                # 1012: the process is draining; another one takes the reconnect.
+                self.stats.closes.append(closed.rcvd.code if closed.rcvd is not None else None)
             except (OSError, websockets.WebSocketException, TimeoutError, ValueError):
                 pass
             self.connected.clear()

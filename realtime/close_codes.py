@@ -15,6 +15,13 @@ CLOSE_SILENT = 4008  # 408: no client frame for 3 heartbeat intervals
 CLOSE_TOO_BIG = 4013  # 413: a client frame above WS_MAX_FRAME_BYTES
 CLOSE_RATE_LIMITED = 4029  # 429: more than WS_MAX_MESSAGES_PER_SECOND frames
 
+# Sent by the server itself (realtime/daphne_server.py), not the consumer: the
+# process is draining (SIGTERM: a deploy or a restart). The standard "Service
+# Restart" code; the client reconnects at once (with jitter) and resumes with
+# `?since=`: another process serves it.
+CLOSE_SERVICE_RESTART = 1012
+SERVICE_RESTART_REASON = "server restarting, reconnect"
+
 
 def too_big_reason(limit: int) -> str:
     """The close reason of an oversize frame, the same whether the consumer or

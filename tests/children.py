@@ -148,10 +148,12 @@ def spawn(
     log: Path | None,
     env: dict[str, str] | None = None,
     new_session: bool = True,
+    pass_fds: tuple[int, ...] = (),
 ) -> subprocess.Popen[bytes]:
     """Start a child in ROOT (output appended to `log`, or discarded) and
     register it. In a session of its own by default, so that `stop` and
-    `kill` reach its whole group (a Celery worker and its pool)."""
+    `kill` reach its whole group (a Celery worker and its pool). `pass_fds`:
+    descriptors it inherits (a web process's listening socket)."""
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
     out = log.open("ab") if log is not None else subprocess.DEVNULL
@@ -163,6 +165,7 @@ def spawn(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=new_session,
+            pass_fds=pass_fds,
         )
     finally:
         if not isinstance(out, int):

@@ -7,11 +7,17 @@ in another process too:
 - `fault_arm(point, raise_times=n)`: the next n passes through `point`
   raise `django.db.OperationalError` (a transient database error);
 - `fault_arm(point, sleep_seconds=s)`: every pass sleeps s seconds there
-  (e.g. inside `trade_open`'s transaction, for a SIGKILL test).
+  (e.g. inside `trade_open`'s transaction, for a SIGKILL test);
+  `sleep_times=n`: only the next n passes sleep (with two workers, one is
+  held there and the other carries on).
+
+`fault_hit_pid(point)` is the process that last slept there (which worker
+to kill).
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 from django.conf import settings
@@ -21,15 +27,37 @@ from django.db import OperationalError
 _RAISE = "fault:{point}:raise"
 _SLEEP = "fault:{point}:sleep"
 _HIT = "fault:{point}:hit"
+_SLEEPS_LEFT = "fault:{point}:sleeps"
+_PID = "fault:{point}:pid"
 
 
-def fault_arm(point: str, *, raise_times: int = 0, sleep_seconds: float = 0) -> None:
+def fault_arm(
+    point: str, *, raise_times: int = 0, sleep_seconds: float = 0, sleep_times: int | None = None
+) -> None:
     cache.set(_RAISE.format(point=point), raise_times, timeout=3600)
     cache.set(_SLEEP.format(point=point), sleep_seconds, timeout=3600)
+    if sleep_times is None:
+        cache.delete(_SLEEPS_LEFT.format(point=point))
+    else:
+        cache.set(_SLEEPS_LEFT.format(point=point), sleep_times, timeout=3600)
 
 
 def fault_disarm(point: str) -> None:
-    cache.delete_many([_RAISE.format(point=point), _SLEEP.format(point=point), _HIT.format(point=point)])
+    cache.delete_many([key.format(point=point) for key in (_RAISE, _SLEEP, _HIT, _SLEEPS_LEFT, _PID)])
+
+
+def fault_hit_pid(point: str) -> int | None:
+    """The process that last slept at `point`."""
+    value = cache.get(_PID.format(point=point))
+    return int(value) if value is not None else None
+
+
+def _sleep_due(point: str) -> bool:
+    """With `sleep_times` armed, only that many passes sleep (an atomic count)."""
+    try:
+        return int(cache.decr(_SLEEPS_LEFT.format(point=point))) >= 0
+    except ValueError:  # no count armed: every pass sleeps
+        return True
 
 
 def fault_hits(point: str) -> int:
@@ -45,7 +73,8 @@ def fault_point(point: str) -> None:
     if sleep_seconds is None and raise_times is None:
         return
     cache.set(_HIT.format(point=point), fault_hits(point) + 1, timeout=3600)
-    if sleep_seconds:
+    if sleep_seconds and _sleep_due(point):
+        cache.set(_PID.format(point=point), os.getpid(), timeout=3600)
         time.sleep(float(sleep_seconds))
     key = _RAISE.format(point=point)
     if raise_times:

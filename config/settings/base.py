@@ -12,7 +12,7 @@ from typing import Any
 import dj_database_url
 from celery.schedules import crontab
 
-from config.env import env, env_bool, env_int, env_list
+from config.env import env, env_bool, env_int, env_list, env_networks
 from config.logging import logging_config
 from core.converters import SCHEMA as PATH_CONVERTER_SCHEMA
 
@@ -60,6 +60,9 @@ MIDDLEWARE = [
     # Next, so every response (an error page too) and every log line of the
     # request carry its id.
     "ops.requestid.RequestIdMiddleware",
+    # Probes of /healthz by address: answered before host validation and the
+    # HTTPS redirect (ops/healthz.py).
+    "ops.healthz.HealthzMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -105,10 +108,15 @@ REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 # throughput of the list-based core layer with no loss at 1,000 events/s.
 # It keeps no backlog, which is fine: the outbox and resume make the stream
 # lossless (docs/realtime.md).
+# CHANNEL_LAYER_REDIS_URLS (comma-separated): the layer's own Redis servers.
+# channels-redis spreads channels and groups over them by a consistent hash,
+# so each carries its share of the fan-out; every web process and worker must
+# list the same ones in the same order (docs/scaling.md, "The channel layer").
+CHANNEL_LAYER_REDIS_URLS = env_list("CHANNEL_LAYER_REDIS_URLS", REDIS_URL)
 CHANNEL_LAYERS: dict[str, Any] = {
     "default": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("CHANNEL_PREFIX", "tv")},
+        "CONFIG": {"hosts": CHANNEL_LAYER_REDIS_URLS, "prefix": env("CHANNEL_PREFIX", "tv")},
     }
 }
 
@@ -141,6 +149,15 @@ LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 300)
 # header is ignored and the client address is REMOTE_ADDR (a client can write
 # any X-Forwarded-For it likes). Used by the login limiter and DRF throttles.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# The load balancer's addresses (IPs or CIDRs, comma-separated; docs/scaling.md).
+# The web server (realtime/daphne_server.py) removes X-Forwarded-* and
+# Forwarded from every other peer, so only the balancer can say which scheme,
+# host and client a request came from; and Django reads the scheme and host
+# from them only when a balancer is configured. Empty (the default): none is
+# trusted and none is read.
+TRUSTED_PROXY = env_networks("TRUSTED_PROXY", "")
+USE_X_FORWARDED_HOST = bool(TRUSTED_PROXY)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY else None
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -248,7 +265,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+    # Every running worker looks this often for messages a dead worker left
+    # unacknowledged past the visibility timeout and puts them back (one small
+    # Redis range read). kombu's default is every ~100 s (10 s x a throttle of
+    # 10); a killed worker's task is then taken by another running worker, not
+    # only by a worker that starts (docs/scaling.md).
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_SECONDS", 10),
+    "unacked_restore_throttle": 1,
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".data" / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "process-completed-trades": {
@@ -391,6 +417,10 @@ OPS_PAGE_POLL_SECONDS = env_int("OPS_PAGE_POLL_SECONDS", 5)
 # only while WebSocket clients are connected: amber past WARN, red past RED.
 OPS_OUTBOX_LAG_WARN_SECONDS = env_int("OPS_OUTBOX_LAG_WARN_SECONDS", 60)
 OPS_OUTBOX_LAG_RED_SECONDS = env_int("OPS_OUTBOX_LAG_RED_SECONDS", 300)
+# Every web and worker process writes its heartbeat (and a web process its
+# open WebSocket count) to Redis this often; one silent for 3 intervals is
+# "lost" on the health page and its sockets are no longer counted.
+OPS_HEARTBEAT_SECONDS = env_int("OPS_HEARTBEAT_SECONDS", 10)
 
 # --- Logging (docs/operations.md "Structured logs") ------------------------
 # "plain" for a terminal, "json" for one object per line (production's default).

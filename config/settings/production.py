@@ -16,7 +16,8 @@ if not SECRET_KEY:
 DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": env_int("DATABASE_POOL_MAX", 20)}}
 
 # --- Security (https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# SECURE_PROXY_SSL_HEADER: set in base only when TRUSTED_PROXY names the
+# balancer, whose X-Forwarded-Proto is then the only one that reaches Django.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

@@ -3,6 +3,7 @@ pip's progress. dev.py is a script (standard library only), loaded here as a
 module with its paths pointed at a temporary directory."""
 
 import importlib.util
+import os
 import subprocess
 import sys
 import venv
@@ -212,3 +213,140 @@ def test_a_refused_redis_port_is_never_shut_down_by_this_run(dev, monkeypatch, f
     assert "another checkout's server" in err
     assert "Stopping" not in err
     assert dev.redis_alive(port)
+
+
+class _FakeHoncho:
+    """Stands in for honcho: records what it was started with."""
+
+    started: list[tuple[list[str], dict[str, str]]] = []
+
+    def __init__(self, args, cwd=None, env=None, **kwargs):
+        _FakeHoncho.started.append((list(args), dict(env or {})))
+
+    def wait(self):
+        return 0
+
+
+def test_run_says_how_many_web_processes_serve_the_port(dev, monkeypatch, capsys):
+    """WEB_PROCESSES and WORKER_CONCURRENCY default to the cores, reach the
+    Procfile through the environment, and the run says how many serve."""
+    monkeypatch.setattr(dev, "ensure_venv", lambda: None)
+    monkeypatch.setattr(dev, "manage", lambda env, *args, **kwargs: None)
+    monkeypatch.setattr(dev.subprocess, "Popen", _FakeHoncho)
+    monkeypatch.setattr(dev.os, "cpu_count", lambda: 3)
+    monkeypatch.setenv("DATABASE_URL", "postgres://unused")
+    monkeypatch.setenv("REDIS_URL", "redis://unused")
+    for name in ("WEB_PROCESSES", "WORKER_CONCURRENCY", "DATABASE_POOL_MAX"):
+        monkeypatch.delenv(name, raising=False)
+    _FakeHoncho.started.clear()
+
+    assert dev.main(["run"]) == 0
+    out = capsys.readouterr().out
+    assert f"Port {dev.WEB_PORT} is served by 3 web processes (WEB_PROCESSES)" in out
+    assert "Celery runs 3 worker processes (WORKER_CONCURRENCY)" in out
+    ((args, env),) = _FakeHoncho.started
+    assert args[-3:] == ["-f", "Procfile", "start"]
+    assert (env["WEB_PROCESSES"], env["WORKER_CONCURRENCY"], env["DATABASE_POOL_MAX"]) == ("3", "3", "10")
+
+    monkeypatch.setenv("WEB_PROCESSES", "1")
+    monkeypatch.setenv("WORKER_CONCURRENCY", "2")
+    assert dev.main(["run"]) == 0
+    assert (
+        "is served by 1 web process (WEB_PROCESSES); Celery runs 2 worker processes"
+        in capsys.readouterr().out
+    )
+
+    monkeypatch.setenv("WEB_PROCESSES", "many")
+    assert dev.main(["run"]) == 1
+    err = capsys.readouterr().err
+    assert "WEB_PROCESSES='many'" in err
+    assert "set WEB_PROCESSES to a whole number of 1 or more" in err
+
+
+def test_database_pool_shrinks_as_web_processes_grow(dev):
+    pools = {n: dev.process_counts({"WEB_PROCESSES": str(n)})["DATABASE_POOL_MAX"] for n in (1, 6, 8, 16, 64)}
+    assert pools == {1: "10", 6: "10", 8: "7", 16: "3", 64: "2"}
+    assert dev.process_counts({"WEB_PROCESSES": "8", "DATABASE_POOL_MAX": "4"})["DATABASE_POOL_MAX"] == "4"
+
+
+def _procfile_command(name: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {name} line in the Procfile")
+
+
+def _served_by(pids: list[int], port: int, local_ports: set[int]) -> dict[int, int]:
+    """How many of our connections (by client port) each process holds."""
+    import psutil
+
+    counts = dict.fromkeys(pids, 0)
+    for pid in pids:
+        for conn in psutil.Process(pid).net_connections("tcp"):
+            if conn.laddr and conn.laddr.port == port and conn.raddr and conn.raddr.port in local_ports:
+                counts[pid] += 1
+    return counts
+
+
+@pytest.mark.integration
+@pytest.mark.django_db
+def test_procfile_web_line_serves_one_port_from_two_processes_and_ctrl_c_stops_them(tmp_path):
+    """The Procfile's own `web:` line with WEB_PROCESSES=2: two daphne
+    processes accept on the one port (each holds some of 40 connections made
+    one after the other), and Ctrl-C (SIGINT to the process group, as a
+    terminal sends it) stops the launcher and both."""
+    import re
+    import signal
+    import socket
+
+    import psutil
+
+    from tests import children
+
+    port = children.free_port()
+    log = tmp_path / "web.log"
+    launcher = children.spawn(
+        ["/bin/sh", "-c", _procfile_command("web")],
+        name="Procfile web",
+        log=log,
+        env=children.child_env(PORT=str(port), WEB_PROCESSES="2"),
+    )
+    found = children.wait_for(
+        lambda: re.search(
+            r"2 web processes \(pids (\d+), (\d+)\) serve http://127.0.0.1:(\d+)/", log.read_text()
+        ),
+        timeout=90,
+        what="the launcher to say two web processes serve the port",
+    )
+    pids = [int(found.group(1)), int(found.group(2))]
+    assert int(found.group(3)) == port
+
+    sockets = []
+    try:
+        for _ in range(40):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+            sockets.append(sock)  # kept open: each stays with the process that accepted it
+        held = _served_by(pids, port, {sock.getsockname()[1] for sock in sockets})
+        assert sum(held.values()) == 40, held
+        assert all(count > 0 for count in held.values()), held
+    finally:
+        for sock in sockets:
+            sock.close()
+
+    os.killpg(launcher.pid, signal.SIGINT)
+    children.stopping(launcher)
+    launcher.wait(timeout=30)
+    children.wait_for(
+        lambda: (
+            not any(
+                psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+                for pid in pids
+            )
+        ),
+        timeout=30,
+        what="both web processes to exit",
+    )
+    assert not children.listening(port)
+    assert "Traceback" not in log.read_text()

@@ -29,6 +29,7 @@ COMPONENTS = {
     "periodic_tasks": "Periodic tasks",
     "tasks": "Tasks (last hour)",
     "feed": "Market feed",
+    "processes": "Processes",
     "websockets": "WebSockets",
     "outbox": "Event outbox",
     "ledger": "Ledger",
@@ -90,6 +91,9 @@ def test_staff_page_renders_every_component_and_follows_changes_live(stack, page
     _expect_status(page, "database", "green")
     _expect_status(page, "redis", "green")
     _expect_status(page, "workers", "red")  # no worker in this stack
+    # The stack's daphne lists itself with its heartbeat.
+    web_row = _card(page, "processes").locator("tbody tr", has=page.locator('td:text-is("web")'))
+    expect(web_row).to_have_count(1)
     _expect_status(page, "ledger", "red")  # an unrepaired drift
     expect(_fact(page, "ledger", "unrepaired 24h")).to_have_text("1")
     expect(page.locator("#ops-overall")).to_have_attribute("data-status", "red")

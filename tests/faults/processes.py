@@ -5,6 +5,9 @@ process group so a test can SIGKILL the whole worker (parent and pool
 children) and so nothing outlives the test."""
 
 import json
+import os
+import select
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -12,6 +15,7 @@ from pathlib import Path
 import redis
 from django.conf import settings
 
+from realtime.supervisor import child_argv, listen_socket
 from tests.children import (
     ROOT,
     child_env,
@@ -39,6 +43,8 @@ __all__ = [
     "stop",
     "wait_for",
     "wait_redelivery_due",
+    "web_child_start",
+    "web_socket",
     "web_start",
     "worker_start",
 ]
@@ -81,6 +87,52 @@ def web_start(*, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
         env=child_env(**env),
     )
     wait_for(lambda: listening(port), timeout=60, what=f"daphne on port {port}")
+    return process
+
+
+def web_socket(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:`port` for web processes to share, as
+    `python -m realtime.server --processes N` makes one (the test holds it,
+    as the launcher does, so the port queues connections while every
+    process restarts)."""
+    return listen_socket("127.0.0.1", port)
+
+
+def web_child_start(
+    sock: socket.socket, *, log: Path, name: str, drain_seconds: float = 10, **env: str
+) -> subprocess.Popen[bytes]:
+    """One daphne web process serving the inherited `sock`, exactly as the
+    launcher starts each of its children; returns once it serves."""
+    ready_read, ready_write = os.pipe()
+    try:
+        process = spawn(
+            child_argv(
+                fd=sock.fileno(),
+                ready_fd=ready_write,
+                parent_pid=os.getpid(),
+                drain_seconds=drain_seconds,
+                daphne_argv=["config.asgi:application"],
+            ),
+            name=name,
+            log=log,
+            env=child_env(**env),
+            pass_fds=(sock.fileno(), ready_write),
+        )
+    finally:
+        os.close(ready_write)
+    try:
+
+        def ready() -> bytes | None:
+            readable, _, _ = select.select([ready_read], [], [], 0)
+            if not readable:
+                return None
+            said = os.read(ready_read, 64)
+            assert said, f"{name} exited before it served"
+            return said
+
+        wait_for(ready, timeout=90, what=f"{name} to serve")
+    finally:
+        os.close(ready_read)
     return process
 
 

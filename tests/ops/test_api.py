@@ -13,6 +13,7 @@ COMPONENTS = {
     "periodic_tasks",
     "tasks",
     "feed",
+    "processes",
     "websockets",
     "outbox",
     "ledger",

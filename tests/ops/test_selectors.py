@@ -130,6 +130,7 @@ def test_liveness_is_true_when_database_and_redis_answer():
 def _outbox_with_lag(user, *, lag_seconds: float, connections: int) -> dict:
     """One event written now, the newest frame sent `lag_seconds` before it,
     and `connections` clients open (what the ASGI wrapper writes to Redis)."""
+    from ops.processes import process_write
     from ops.store import ops_key, redis_client
 
     with transaction.atomic():
@@ -138,7 +139,7 @@ def _outbox_with_lag(user, *, lag_seconds: float, connections: int) -> dict:
     client = redis_client()
     client.set(ops_key("ws", "last_event_time"), (newest - timedelta(seconds=lag_seconds)).isoformat())
     if connections:
-        client.set(ops_key("ws", "proc", "test-web:1"), connections, ex=60)
+        process_write("web", "test-web:1", connections=connections)
     return outbox_check()
 
 

@@ -195,3 +195,17 @@ def test_health_page_sends_anonymous_to_login(client):
     response = client.get("/ops/health/")
     assert response.status_code == 302
     assert "/login" in response["Location"]
+
+
+def test_healthz_answers_a_probe_under_any_host_and_over_plain_http(settings):
+    """A balancer probes each process by address: neither a Host outside
+    ALLOWED_HOSTS nor the HTTPS redirect may make a healthy process look down.
+    Every other path still validates the host and redirects."""
+    settings.ALLOWED_HOSTS = ["tradevision.example"]
+    settings.SECURE_SSL_REDIRECT = True
+    probe = Client(HTTP_HOST="10.0.3.7:8000")
+    response = probe.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "up"})
+    assert response["X-Request-ID"]
+    assert probe.get("/metrics").status_code == 400  # DisallowedHost
+    assert Client(HTTP_HOST="tradevision.example").get("/metrics").status_code == 301

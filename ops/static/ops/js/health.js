@@ -18,6 +18,7 @@ const TITLES = {
   periodic_tasks: "Periodic tasks",
   tasks: "Tasks (last hour)",
   feed: "Market feed",
+  processes: "Processes",
   websockets: "WebSockets",
   outbox: "Event outbox",
   push: "Web Push",
@@ -29,6 +30,7 @@ const TABLES = {
   periodic_tasks: ["tasks", ["name", "last_started_at", "last_outcome", "due_at", "overdue", "last_failure"]],
   tasks: ["tasks", ["task", "succeeded", "retried", "failed", "last_failure"]],
   feed: ["instruments", ["symbol", "price", "age_seconds", "market_open", "stale"]],
+  processes: ["processes", ["kind", "name", "state", "connections", "concurrency", "last_heartbeat_at", "heartbeat_age_seconds"]],
 };
 
 function el(tag, attrs = {}, text) {
@@ -40,7 +42,7 @@ function el(tag, attrs = {}, text) {
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/;
 // Components whose tables need the full width of the page.
-const WIDE = new Set(["periodic_tasks", "tasks"]);
+const WIDE = new Set(["periodic_tasks", "tasks", "processes"]);
 
 function show(value) {
   if (value === null || value === undefined) return "—";

@@ -1,0 +1,111 @@
+"""Two web processes on one port (`python -m realtime.server --processes 2`)
+seen as one service: /metrics on either merges both processes' request
+latencies (prometheus_client's multiprocess mode, set up by the launcher),
+and the health report counts the sockets of both and lists each process
+with its heartbeat."""
+
+import asyncio
+import re
+import urllib.request
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from websockets.asyncio.client import connect
+
+from ops.selectors import health_report
+from realtime import services
+from tests.children import child_env, free_port, python, spawn, stop, wait_for
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+TOKEN = "scrape-both"
+
+
+@pytest.fixture
+def two_web(tmp_path):
+    port = free_port()
+    log = tmp_path / "web.log"
+    launcher = spawn(
+        python(
+            *("-m", "realtime.server", "--processes", "2"),
+            *("-b", "127.0.0.1", "-p", str(port), "config.asgi:application"),
+        ),
+        name="web launcher",
+        log=log,
+        env=child_env(METRICS_TOKEN=TOKEN, OPS_HEARTBEAT_SECONDS="1"),
+    )
+    found = wait_for(
+        lambda: re.search(r"2 web processes \(pids (\d+), (\d+)\)", log.read_text()),
+        timeout=90,
+        what="two web processes",
+    )
+    yield port, {int(found.group(1)), int(found.group(2))}
+    stop(launcher, timeout=30)
+
+
+def _get(port: int, path: str) -> str:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(response.read().decode())
+
+
+HEALTHZ = re.compile(
+    r'^tradevision_http_request_duration_seconds_count\{method="GET",route="healthz",status="2xx"\} (\S+)$',
+    re.M,
+)
+
+
+def test_metrics_on_either_process_count_the_requests_of_both(two_web):
+    port, _ = two_web
+    for _ in range(30):
+        assert '"up"' in _get(port, "/healthz")  # a new connection each: both processes serve some
+    counts = set()
+    for _ in range(6):
+        body = _get(port, "/metrics")
+        found = HEALTHZ.search(body)
+        assert found, body[:2000]
+        counts.add(float(found.group(1)))
+    assert counts == {30.0}
+
+
+@pytest.fixture
+def users():
+    return [UserFactory() for _ in range(12)]
+
+
+def _web_rows() -> list[dict]:
+    return [row for row in health_report()["components"]["processes"]["processes"] if row["kind"] == "web"]
+
+
+async def test_health_counts_the_sockets_of_both_and_lists_each_process(two_web, users):
+    port, pids = two_web
+    tickets = [await sync_to_async(services.ticket_create)(user_id=user.pk) for user in users]
+    sockets = []
+    try:
+        for ticket in tickets:
+            ws = await connect(f"ws://127.0.0.1:{port}/ws/stream/?ticket={ticket}", open_timeout=20)
+            assert '"type":"hello"' in await asyncio.wait_for(ws.recv(), 10)
+            sockets.append(ws)
+
+        def counted():
+            report = health_report()
+            rows = _web_rows()
+            ok = report["components"]["websockets"]["open_connections"] == len(users) and len(rows) == 2
+            return (report, rows) if ok else None
+
+        # database_sync_to_async: the thread's connection is closed after each call.
+        report, rows = await database_sync_to_async(wait_for)(
+            counted, timeout=30, what="every socket counted"
+        )
+        assert {row["pid"] for row in rows} == pids
+        assert all(row["live"] and row["state"] == "serving" for row in rows)
+        assert sum(row["connections"] for row in rows) == len(users)
+        assert all(row["connections"] > 0 for row in rows), rows  # the sockets landed on both
+        assert report["components"]["processes"]["web"] == 2
+    finally:
+        for ws in sockets:
+            await ws.close()
