@@ -36,7 +36,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.errors import DomainError
@@ -108,21 +109,34 @@ def _settle(orders: list[SettleOrder], *, report: SettlementReport) -> set[int]:
     return left
 
 
+# Where the previous batch ended, as one row comparison: PostgreSQL starts the
+# index scan there, instead of walking again over every row this run already
+# settled (their entries stay in the partial index until VACUUM removes them).
+_AFTER = '("trading_trade"."expires_at", "trading_trade"."id") > (%s, %s)'
+
+
 def _batches(
     queryset: QuerySet[Trade], *, handle: Callable[[list[Trade]], set[int]], batch_size: int
 ) -> None:
     """Lock and handle `queryset` in batches of rows no other worker holds,
     one transaction per batch, until nothing is left.
 
-    `handle` returns the ids it left open (waiting for a price or a plan);
-    they are excluded from the later batches of this run."""
-    skipped: list[int] = []
+    Batches follow the index order (expires_at, id) and each starts after
+    the last row of the one before: the rows `handle` left open (waiting for
+    a price or a plan; it returns their ids) are behind that point, and so
+    are the rows this run settled, so no batch reads them again. Rows another
+    worker held locked when a batch was read are that worker's; any it
+    leaves open are there for the next run."""
+    after: tuple[datetime, int] | None = None
     while True:
         with transaction.atomic():
+            page = queryset
+            if after is not None:
+                # A constant SQL text; the values go as parameters.
+                page = page.filter(RawSQL(_AFTER, after, output_field=BooleanField()))  # noqa: S611
             batch = list(
-                queryset.exclude(pk__in=skipped)
-                .select_for_update(of=("self",), skip_locked=True)
-                .select_related("instrument", "user")
+                page.select_for_update(of=("self",), skip_locked=True)
+                .select_related("instrument")
                 # Index order (the partial index on open trades' (expires_at, id)), not a
                 # sort of every due row per batch. SKIP LOCKED never waits, so
                 # this order cannot deadlock with writers locking by id.
@@ -130,7 +144,10 @@ def _batches(
             )
             if not batch:
                 return
-            skipped.extend(handle(batch))
+            handle(batch)
+            last = batch[-1]
+            assert last.expires_at is not None  # open trades have one (DB constraint)
+            after = (last.expires_at, last.pk)
 
 
 def _expiry_price(
