@@ -395,7 +395,7 @@ class ReserveItem(NamedTuple):
 
 
 class SettleItem(NamedTuple):
-    user: AbstractBaseUser
+    user_id: int
     stake: Decimal
     pnl: Decimal
     fee: Decimal
@@ -445,7 +445,7 @@ def wallet_settle_batch(*, currency: str, items: Sequence[SettleItem]) -> list[L
         _check_amount(item.stake, currency=currency, field="stake")
         _check_amount(item.fee, currency=currency, field="fee", allow_zero=True)
         _check_amount(abs(item.pnl), currency=currency, field="pnl", allow_zero=True)
-        uid = item.user.pk
+        uid = item.user_id
         specs.append(
             PostingSpec(
                 user_id=uid,

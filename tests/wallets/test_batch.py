@@ -77,8 +77,8 @@ def test_settle_batch_across_users():
     services.wallet_settle_batch(
         currency="USD",
         items=[
-            SettleItem(a, D("50.00"), D("7.25"), D("0.50"), "t", "s"),
-            SettleItem(b, D("50.00"), D("-50.00"), D("0.00"), "t", "s"),
+            SettleItem(a.pk, D("50.00"), D("7.25"), D("0.50"), "t", "s"),
+            SettleItem(b.pk, D("50.00"), D("-50.00"), D("0.00"), "t", "s"),
         ],
     )
     assert (balance(a), balance(a, RESERVED)) == (D("106.75"), D("0.00"))

@@ -31,7 +31,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.notifications import EmailKind, notify_emails
+from accounts.notifications import EmailKind, notify_emails, notify_emails_built
 from core import idempotency
 from core.errors import DomainError, NotFound
 from market.calendars import market_is_open
@@ -739,21 +739,24 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
     """Settle many open trades (not plan trades) the caller has locked, in one
     ledger batch (`wallet_settle_batch`) and one UPDATE; each still gets its
     own ledger transaction and `trade.settled` event. All or nothing: on an
-    error the caller's savepoint rolls back every one of them."""
+    error the caller's savepoint rolls back every one of them.
+
+    The trades' UPDATE goes first: their rows are the caller's already, and
+    the ledger batch then holds the hot platform accounts' locks (which every
+    concurrent sweep needs) only for what must follow it: the events and the
+    commit."""
     if not orders:
         return
-    results = []
     by_currency: dict[str, list[SettleItem]] = {}
     now = timezone.now()
     for order in orders:
         trade = order.trade
         assert trade.plan_id is None, "plan trades settle one by one, under their plan's lock"
         result = _settlement_of(trade, exit_price=order.exit_price)
-        results.append(result)
         reference = _reference(trade)
         by_currency.setdefault(trade.currency, []).append(
             SettleItem(
-                user=trade.user,
+                user_id=trade.user_id,
                 stake=trade.stake,
                 pnl=result.pnl,
                 fee=result.fee,
@@ -761,15 +764,21 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
                 idempotency_key=f"{reference}:settle",
             )
         )
+        _mark_settled(trade, result, reason=order.reason, at=order.at)
+        trade.updated_at = now
+    _settled_update(orders=orders, now=now)
     for currency, items in by_currency.items():
         wallet_settle_batch(currency=currency, items=items)
-    for order, result in zip(orders, results, strict=True):
-        _mark_settled(order.trade, result, reason=order.reason, at=order.at)
-        order.trade.updated_at = now
-    _settled_update(orders=orders, now=now)
     _log_settled_batch(orders)
-    trades_settled_publish(o.trade for o in orders)
-    notify_emails(kind=EmailKind.SETTLEMENT, mails=[trade_settled_mail(o.trade) for o in orders])
+    trades = [o.trade for o in orders]
+    trades_settled_publish(trades)
+    notify_emails_built(
+        kind=EmailKind.SETTLEMENT, items=trades, user_id=_trade_user, build=trade_settled_mail
+    )
+
+
+def _trade_user(trade: Trade) -> int:
+    return trade.user_id
 
 
 def trade_close(*, user: AbstractBaseUser, trade_id: int) -> Trade:
