@@ -100,6 +100,9 @@ def registered_events() -> list[str]:
     return [name for name in EVENT_NAMES if name in _registry]
 
 
+_PLAIN = (str, bool, int)  # exactly these types, not subclasses (an IntEnum goes the long way)
+
+
 def json_native(value: Any, *, path: str = "data") -> Any:
     """`value` as JSON-native types; Decimal → exact string; float refused."""
     if value is None or isinstance(value, (str, bool, int)):
@@ -115,7 +118,12 @@ def json_native(value: Any, *, path: str = "data") -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, dict):
-        return {str(k): json_native(v, path=f"{path}.{k}") for k, v in value.items()}
+        # Plain values are kept as they are without building their path (a
+        # trade event has 27 fields, a settlement batch 500 events).
+        return {
+            str(k): v if v is None or type(v) in _PLAIN else json_native(v, path=f"{path}.{k}")
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [json_native(v, path=f"{path}[{i}]") for i, v in enumerate(value)]
     raise EventInvalid(f"{path} has a type JSON cannot carry: {type(value).__name__}", field=path)

@@ -157,3 +157,17 @@ async def test_publish_many_sends_after_commit_in_order_and_not_on_rollback(user
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(layer.receive(channel), 0.5)
     await layer.group_discard(f"user.{user.id}", channel)
+
+
+def test_publish_many_stores_any_text_exactly(user):
+    """The batch's data travels as one JSON text: quotes, backslashes,
+    placeholders and non-ASCII come back as they went."""
+    texts = ['say "hi"', "back\\slash", "it's", "%s %(x)s {}", "naïve ✓ ١٢", "line\nbreak\ttab", ""]
+    with transaction.atomic():
+        events = publish_many(
+            [Publication(user.id, "notification", notification_data(title=t, body=t)) for t in texts]
+        )
+    stored = dict(Event.objects.filter(user=user).values_list("seq", "data"))
+    assert [stored[e.seq]["title"] for e in events] == texts
+    assert [stored[e.seq]["body"] for e in events] == texts
+    assert [e.data for e in events] == [stored[e.seq] for e in events]
