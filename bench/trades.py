@@ -347,7 +347,9 @@ def _settle_worker(url: str, out) -> None:
 
         profiler = cProfile.Profile()
         report = profiler.runcall(trades_settle_due)
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative"))
+        stats.print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "40")))
     else:
         report = trades_settle_due()
     cpu = time.process_time() - cpu_before

@@ -29,6 +29,21 @@ from wallets.ledger import Leg, Posting, balances_publish, system_shard, transac
 from wallets.locks import accounts_apply_deltas
 from wallets.models import SYSTEM_KINDS, USER_KINDS, Account, LedgerTransaction
 
+# Every field of LedgerTransaction, in order (a test pins it), for Model.from_db.
+_TX_FIELDS = (
+    "id",
+    "user_id",
+    "kind",
+    "currency",
+    "amount",
+    "reference",
+    "idempotency_key",
+    "fingerprint",
+    "memo",
+    "created_by_id",
+    "created_at",
+)
+
 
 @dataclass(frozen=True)
 class PostingSpec:
@@ -110,6 +125,7 @@ def ledger_post_batch(*, currency: str, specs: Sequence[PostingSpec]) -> list[Po
 
     new: list[tuple[PostingSpec, int]] = []
     results: list[Posting] = []
+    alias = connection.alias
     for spec in specs:
         tx_id = inserted.pop((spec.user_id, spec.kind, spec.idempotency_key), None)
         if tx_id is None:  # used before (or earlier in this batch): a replay
@@ -121,30 +137,35 @@ def ledger_post_batch(*, currency: str, specs: Sequence[PostingSpec]) -> list[Po
             )
             results.append(Posting(transaction=found, replayed=True))
             continue
-        tx = LedgerTransaction(
-            id=tx_id,
-            user_id=spec.user_id,
-            kind=spec.kind,
-            currency=currency,
-            amount=spec.amount,
-            reference=spec.reference,
-            idempotency_key=spec.idempotency_key,
-            fingerprint=spec.fingerprint,
-            memo=spec.memo,
-            created_by_id=spec.created_by_id,
-            created_at=now,
+        # As a row read back (positional, every field in order): Django's fast path.
+        tx = LedgerTransaction.from_db(
+            alias,
+            _TX_FIELDS,
+            (
+                tx_id,
+                spec.user_id,
+                spec.kind,
+                currency,
+                spec.amount,
+                spec.reference,
+                spec.idempotency_key,
+                spec.fingerprint,
+                spec.memo,
+                spec.created_by_id,
+                now,
+            ),
         )
-        tx._state.adding = False
         new.append((spec, tx_id))
         results.append(Posting(transaction=tx, replayed=False))
     if not new:
         return results
 
     owners = sorted({leg.owner_id for spec, _ in new for leg in spec.legs if leg.owner_id is not None})
-    shards = sorted({system_shard(spec.user_id) for spec, _ in new})
+    shard_of = {user_id: system_shard(user_id) for user_id in {spec.user_id for spec, _ in new}}
+    shards = sorted(set(shard_of.values()))
     ids = _account_ids(currency=currency, owners=owners, shards=shards)
     entries = [
-        (tx_id, ids[(leg.owner_id, leg.kind, 0 if leg.owner_id else system_shard(spec.user_id))], leg.amount)
+        (tx_id, ids[(leg.owner_id, leg.kind, 0 if leg.owner_id else shard_of[spec.user_id])], leg.amount)
         for spec, tx_id in new
         for leg in spec.legs
         if leg.amount != 0

@@ -171,3 +171,9 @@ def test_publish_many_stores_any_text_exactly(user):
     assert [stored[e.seq]["title"] for e in events] == texts
     assert [stored[e.seq]["body"] for e in events] == texts
     assert [e.data for e in events] == [stored[e.seq] for e in events]
+
+
+def test_the_field_order_publish_many_builds_events_with_is_the_models():
+    from realtime.publish import _EVENT_FIELDS
+
+    assert _EVENT_FIELDS == tuple(f.attname for f in Event._meta.concrete_fields)

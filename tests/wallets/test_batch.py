@@ -84,3 +84,9 @@ def test_settle_batch_across_users():
     assert (balance(a), balance(a, RESERVED)) == (D("106.75"), D("0.00"))
     assert (balance(b), balance(b, RESERVED)) == (D("50.00"), D("0.00"))
     ledger_invariants()
+
+
+def test_the_field_order_the_batch_builds_transactions_with_is_the_models():
+    from wallets.batch import _TX_FIELDS
+
+    assert _TX_FIELDS == tuple(f.attname for f in LedgerTransaction._meta.concrete_fields)
