@@ -16,6 +16,7 @@ strings; a float anywhere is refused (money is never a float).
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -129,6 +130,14 @@ def json_native(value: Any, *, path: str = "data") -> Any:
     raise EventInvalid(f"{path} has a type JSON cannot carry: {type(value).__name__}", field=path)
 
 
+@functools.cache
+def _readable_fields(serializer_class: type[serializers.Serializer]) -> frozenset[str]:
+    """The names a serializer schema's data must carry. Built once per class:
+    a serializer instance deep-copies its declared fields (a settlement batch
+    validates one `wallet.balance` per user)."""
+    return frozenset(name for name, field in serializer_class().fields.items() if not field.write_only)
+
+
 def event_data_validate(*, event: str, data: dict[str, Any]) -> dict[str, Any]:
     """Check `data` against the schema registered for `event`; return it as JSON values."""
     if event not in EVENT_NAMES:
@@ -142,7 +151,7 @@ def event_data_validate(*, event: str, data: dict[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError) as exc:
             raise EventInvalid(f"{event} data does not match its schema: {exc}", field="data") from exc
     else:
-        readable = {name for name, field in schema().fields.items() if not field.write_only}
+        readable = _readable_fields(schema)
         if set(data) != readable:
             missing = sorted(readable - set(data))
             unknown = sorted(set(data) - readable)
