@@ -26,6 +26,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.pgarrays import int_array, text_array
 from realtime.errors import PublishOutsideTransaction
 from realtime.groups import user_group
 from realtime.layer import layer_group_send, layer_group_send_many
@@ -160,8 +161,8 @@ def publish_many(publications: Sequence[Publication]) -> list[Event]:
     payloads = [event_data_validate(event=p.event, data=p.data) for p in publications]
     created_at = timezone.now()
     params: dict[str, Any] = {
-        "user_ids": [p.user_id for p in publications],
-        "events": [p.event for p in publications],
+        "user_ids": int_array(p.user_id for p in publications),
+        "events": text_array(p.event for p in publications),
         "datas": json.dumps(payloads),
         "created_at": created_at,
     }

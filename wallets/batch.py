@@ -24,6 +24,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from core.pgarrays import decimal_array, int_array, text_array
 from wallets.errors import InsufficientFunds
 from wallets.ledger import Leg, Posting, balances_publish, system_shard, transaction_find
 from wallets.locks import accounts_apply_deltas
@@ -111,14 +112,14 @@ def ledger_post_batch(*, currency: str, specs: Sequence[PostingSpec]) -> list[Po
             {
                 "currency": currency,
                 "created_at": now,
-                "users": [s.user_id for s in specs],
-                "kinds": [s.kind for s in specs],
-                "amounts": [s.amount for s in specs],
-                "references": [s.reference for s in specs],
-                "keys": [s.idempotency_key for s in specs],
-                "fingerprints": [s.fingerprint for s in specs],
-                "memos": [s.memo for s in specs],
-                "creators": [s.created_by_id for s in specs],
+                "users": int_array(s.user_id for s in specs),
+                "kinds": text_array(s.kind for s in specs),
+                "amounts": decimal_array(s.amount for s in specs),
+                "references": text_array(s.reference for s in specs),
+                "keys": text_array(s.idempotency_key for s in specs),
+                "fingerprints": text_array(s.fingerprint for s in specs),
+                "memos": text_array(s.memo for s in specs),
+                "creators": int_array(s.created_by_id for s in specs),
             },
         )
         inserted = {(user, kind, key): pk for pk, user, kind, key in cursor.fetchall()}

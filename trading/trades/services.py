@@ -34,6 +34,7 @@ from django.utils import timezone
 from accounts.notifications import EmailKind, notify_emails, notify_emails_built
 from core import idempotency
 from core.errors import DomainError, NotFound
+from core.pgarrays import decimal_array, int_array, text_array, timestamp_array
 from market.calendars import market_is_open
 from market.models import Instrument
 from market.prices import price_latest
@@ -688,12 +689,12 @@ def _settled_update(*, orders: list[SettleOrder], now: datetime) -> None:
     trades = [o.trade for o in orders]
     params: dict[str, Any] = {
         "now": now,
-        "ids": [t.pk for t in trades],
-        "exit_prices": [t.exit_price for t in trades],
-        "closed_at": [t.closed_at for t in trades],
-        "reasons": [t.close_reason for t in trades],
-        "pnls": [t.pnl for t in trades],
-        "fees": [t.fee for t in trades],
+        "ids": int_array(t.pk for t in trades),
+        "exit_prices": decimal_array(t.exit_price for t in trades),
+        "closed_at": timestamp_array(t.closed_at for t in trades),
+        "reasons": text_array(t.close_reason for t in trades),
+        "pnls": decimal_array(t.pnl for t in trades),
+        "fees": decimal_array(t.fee for t in trades),
     }
     with connection.cursor() as cursor:
         cursor.execute(_SETTLED_UPDATE, params)
