@@ -150,20 +150,41 @@ def _listeners_after_commit(events: list[Event]) -> None:
         transaction.on_commit(lambda: listeners_notify(events), robust=True)
 
 
-def publish_many(publications: Sequence[Publication]) -> list[Event]:
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """Publications checked against their schemas and encoded, ready for
+    `publish_many`; no database work was done."""
+
+    publications: tuple[Publication, ...]
+    payloads: list[dict[str, Any]]
+    encoded: str  # the payloads as one JSON array
+
+
+def publish_many_prepare(publications: Sequence[Publication]) -> PreparedBatch:
+    """The Python half of `publish_many`, which may run before the caller
+    takes its locks (settlement builds its 500 events before it locks the
+    platform accounts that concurrent sweeps wait for). Raises `EventInvalid`
+    as `publish_many` does."""
+    payloads = [event_data_validate(event=p.event, data=p.data) for p in publications]
+    return PreparedBatch(tuple(publications), payloads, json.dumps(payloads))
+
+
+def publish_many(publications: Sequence[Publication] | PreparedBatch) -> list[Event]:
     """`publish` for many events in one statement (settlement batches):
     the same validation, numbering and after-commit sending, in input order
-    (each user's events get consecutive seqs in the order given)."""
+    (each user's events get consecutive seqs in the order given). Takes the
+    publications, or them prepared by `publish_many_prepare`."""
     if not connection.in_atomic_block:
         raise PublishOutsideTransaction("publish_many() must be called inside transaction.atomic()")
+    batch = publications if isinstance(publications, PreparedBatch) else publish_many_prepare(publications)
+    publications, payloads = batch.publications, batch.payloads
     if not publications:
         return []
-    payloads = [event_data_validate(event=p.event, data=p.data) for p in publications]
     created_at = timezone.now()
     params: dict[str, Any] = {
         "user_ids": int_array(p.user_id for p in publications),
         "events": text_array(p.event for p in publications),
-        "datas": json.dumps(payloads),
+        "datas": batch.encoded,
         "created_at": created_at,
     }
     with connection.cursor() as cursor:

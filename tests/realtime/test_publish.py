@@ -177,3 +177,16 @@ def test_the_field_order_publish_many_builds_events_with_is_the_models():
     from realtime.publish import _EVENT_FIELDS
 
     assert _EVENT_FIELDS == tuple(f.attname for f in Event._meta.concrete_fields)
+
+
+def test_a_prepared_batch_is_checked_before_and_published_like_the_publications(user):
+    from realtime.publish import publish_many_prepare
+
+    with pytest.raises(EventInvalid):
+        publish_many_prepare([Publication(user.id, "notification", {"title": "no body"})])
+    prepared = publish_many_prepare([Publication(user.id, "notification", _note(n)) for n in (1, 2)])
+    assert not Event.objects.exists()  # preparing writes nothing
+    with transaction.atomic():
+        events = publish_many(prepared)
+    assert [(e.seq, e.data["title"]) for e in events] == [(1, "n1"), (2, "n2")]
+    assert list(Event.objects.order_by("seq").values_list("data__title", flat=True)) == ["n1", "n2"]

@@ -53,7 +53,7 @@ from trading.locks import trade_lock, user_trading_slot_lock
 from trading.notifications import trade_settled_mail
 from trading.plans.models import Plan
 from trading.trades.errors import PriceUnavailable, TradeInvalid, TradeNotAllowed
-from trading.trades.events import trade_publish, trades_settled_publish
+from trading.trades.events import trade_publish, trades_settled_prepare, trades_settled_publish
 from trading.trades.inputs import parse_duration, parse_price
 from trading.trades.models import CloseReason, Trade, TradeSide, TradeSource, TradeStatus
 from wallets.errors import InsufficientFunds
@@ -742,10 +742,11 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
     own ledger transaction and `trade.settled` event. All or nothing: on an
     error the caller's savepoint rolls back every one of them.
 
-    The trades' UPDATE goes first: their rows are the caller's already, and
-    the ledger batch then holds the hot platform accounts' locks (which every
-    concurrent sweep needs) only for what must follow it: the events and the
-    commit."""
+    The trades' UPDATE and the building of their events go first: the rows
+    are the caller's already, and the ledger batch then holds the hot
+    platform accounts' locks (which every concurrent sweep needs) only for
+    what must follow it: writing the events (the event counters come last
+    in the lock order) and the commit."""
     if not orders:
         return
     by_currency: dict[str, list[SettleItem]] = {}
@@ -768,14 +769,16 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
         _mark_settled(trade, result, reason=order.reason, at=order.at)
         trade.updated_at = now
     _settled_update(orders=orders, now=now)
+    trades = [o.trade for o in orders]
+    events = trades_settled_prepare(trades)
     for currency, items in by_currency.items():
         wallet_settle_batch(currency=currency, items=items)
-    _log_settled_batch(orders)
-    trades = [o.trade for o in orders]
-    trades_settled_publish(trades)
+    trades_settled_publish(events)
+    # After the events: on commit, the socket sends are handed over before any mail goes.
     notify_emails_built(
         kind=EmailKind.SETTLEMENT, items=trades, user_id=_trade_user, build=trade_settled_mail
     )
+    _log_settled_batch(orders)
 
 
 def _trade_user(trade: Trade) -> int:
