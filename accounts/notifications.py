@@ -12,9 +12,10 @@ renders the preference into the page); this module only stores them.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,6 +25,8 @@ from django.db import transaction
 from accounts.models import NotificationPreference
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class EmailKind(StrEnum):
@@ -89,8 +92,18 @@ def notify_emails(*, kind: EmailKind | str, mails: Sequence[Mail]) -> int:
     that kind of mail and have an address. Two queries however many mails
     (settlement runs in batches). Returns how many were scheduled. Safe to
     call outside a transaction (the mails then go at once)."""
+    return notify_emails_built(kind=kind, items=mails, user_id=_mail_user, build=_same_mail)
+
+
+def notify_emails_built(
+    *, kind: EmailKind | str, items: Sequence[T], user_id: Callable[[T], int], build: Callable[[T], Mail]
+) -> int:
+    """`notify_emails` for mails not built yet: `build(item)` runs only for
+    the items whose user (`user_id(item)`) will be mailed, so a settlement
+    batch of users who never get mail builds none (building a settlement mail
+    cost more than the batch's trade UPDATE)."""
     kind = EmailKind(kind)
-    user_ids = {mail.user_id for mail in mails}
+    user_ids = {user_id(item) for item in items}
     if not user_ids:
         return 0
     declined = set(
@@ -98,16 +111,24 @@ def notify_emails(*, kind: EmailKind | str, mails: Sequence[Mail]) -> int:
             "user_id", flat=True
         )
     )
+    wanted_ids = user_ids - declined
+    if not wanted_ids:
+        return 0
     addresses = dict(
-        get_user_model()
-        .objects.filter(pk__in=user_ids - declined)
-        .exclude(email="")
-        .values_list("pk", "email")
+        get_user_model().objects.filter(pk__in=wanted_ids).exclude(email="").values_list("pk", "email")
     )
-    wanted = [(addresses[mail.user_id], mail) for mail in mails if mail.user_id in addresses]
+    wanted = [(addresses[uid], build(item)) for item in items if (uid := user_id(item)) in addresses]
     if wanted:
         transaction.on_commit(lambda: _send(mails=wanted, kind=kind), robust=True)
     return len(wanted)
+
+
+def _mail_user(mail: Mail) -> int:
+    return mail.user_id
+
+
+def _same_mail(mail: Mail) -> Mail:
+    return mail
 
 
 def notify_email(*, user_id: int, kind: EmailKind | str, subject: str, body: str) -> bool:

@@ -190,7 +190,7 @@ def rows_trades(r: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
     for size in sizes:
         tps = get(settle, size, "trades_per_s")
-        rows.append((f"settlement trades/s ({size} trades)", tps, "—", "≥ 2,000/s", at_least(tps, 2000)))
+        rows.append((f"settlement trades/s ({size} trades)", tps, "—", "≥ 5,000/s", at_least(tps, 5000)))
     if "time_ratio" in settle and len(sizes) == 2:
         label = f"settlement time {sizes[1]} / {sizes[0]} trades"
         rows.append((label, settle["time_ratio"], "—", "≤ 2.2x (200k / 100k)",

@@ -16,6 +16,7 @@ strings; a float anywhere is refused (money is never a float).
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -100,6 +101,9 @@ def registered_events() -> list[str]:
     return [name for name in EVENT_NAMES if name in _registry]
 
 
+_PLAIN = (str, bool, int)  # exactly these types, not subclasses (an IntEnum goes the long way)
+
+
 def json_native(value: Any, *, path: str = "data") -> Any:
     """`value` as JSON-native types; Decimal → exact string; float refused."""
     if value is None or isinstance(value, (str, bool, int)):
@@ -115,10 +119,23 @@ def json_native(value: Any, *, path: str = "data") -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, dict):
-        return {str(k): json_native(v, path=f"{path}.{k}") for k, v in value.items()}
+        # Plain values are kept as they are without building their path (a
+        # trade event has 27 fields, a settlement batch 500 events).
+        return {
+            str(k): v if v is None or type(v) in _PLAIN else json_native(v, path=f"{path}.{k}")
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [json_native(v, path=f"{path}[{i}]") for i, v in enumerate(value)]
     raise EventInvalid(f"{path} has a type JSON cannot carry: {type(value).__name__}", field=path)
+
+
+@functools.cache
+def _readable_fields(serializer_class: type[serializers.Serializer]) -> frozenset[str]:
+    """The names a serializer schema's data must carry. Built once per class:
+    a serializer instance deep-copies its declared fields (a settlement batch
+    validates one `wallet.balance` per user)."""
+    return frozenset(name for name, field in serializer_class().fields.items() if not field.write_only)
 
 
 def event_data_validate(*, event: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +151,7 @@ def event_data_validate(*, event: str, data: dict[str, Any]) -> dict[str, Any]:
         except (TypeError, ValueError) as exc:
             raise EventInvalid(f"{event} data does not match its schema: {exc}", field="data") from exc
     else:
-        readable = {name for name, field in schema().fields.items() if not field.write_only}
+        readable = _readable_fields(schema)
         if set(data) != readable:
             missing = sorted(readable - set(data))
             unknown = sorted(set(data) - readable)

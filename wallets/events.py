@@ -11,7 +11,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from realtime.publish import publish
+from realtime.publish import Publication, publish, publish_many
 from realtime.schemas import NOTIFICATION, TOPIC_WITHDRAWAL_DECIDED, WALLET_BALANCE, notification_data
 from wallets.money import currency_scale
 
@@ -36,6 +36,21 @@ def wallet_balance_publish(*, user_id: int, balances: list[dict[str, Any]]) -> N
     Precondition: inside the transaction that changed them, with the user's
     accounts of the changed currency locked."""
     publish(user_id=user_id, event=WALLET_BALANCE, data={"balances": balances})
+
+
+def wallet_balances_publish(balances_by_user: dict[int, list[dict[str, Any]]]) -> None:
+    """`wallet_balance_publish` for many users, in one statement (`publish_many`),
+    in user-id order. Same precondition."""
+    if len(balances_by_user) == 1:
+        [(user_id, balances)] = balances_by_user.items()
+        wallet_balance_publish(user_id=user_id, balances=balances)
+        return
+    publish_many(
+        [
+            Publication(user_id, WALLET_BALANCE, {"balances": balances_by_user[user_id]})
+            for user_id in sorted(balances_by_user)
+        ]
+    )
 
 
 def withdrawal_decided_publish(

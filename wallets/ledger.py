@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import wraps
-from typing import NamedTuple, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, connection
@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from core.idempotency import replay_check
 from wallets.errors import InsufficientFunds
-from wallets.events import balance_item, wallet_balance_publish
+from wallets.events import balance_item, wallet_balances_publish
 from wallets.locks import AccountRow, accounts_apply_deltas
 from wallets.models import SYSTEM_KINDS, USER_KINDS, Account, AccountKind, LedgerTransaction
 from wallets.money import quantize
@@ -205,7 +205,8 @@ def ledger_post(
 
 def balances_publish(*, rows: Iterable[AccountRow], currency: str) -> None:
     """One `wallet.balance` event per user touched, in user-id order (the
-    event log's per-user counter locks are then taken in one order too).
+    event log's per-user counter locks are then taken in one order too), all
+    in one statement however many users a batch touched.
 
     The posted currency's balances come from the locked rows; other
     currencies (only when more than one is configured) are read beside them."""
@@ -213,6 +214,7 @@ def balances_publish(*, rows: Iterable[AccountRow], currency: str) -> None:
     for row in rows:
         if row.owner_id is not None:
             by_owner[row.owner_id][row.kind] = row.balance
+    published: dict[int, list[dict[str, Any]]] = {}
     for owner_id in sorted(by_owner):
         mine = by_owner[owner_id]
         balances = {
@@ -225,7 +227,9 @@ def balances_publish(*, rows: Iterable[AccountRow], currency: str) -> None:
         if len(settings.WALLET_CURRENCIES) > 1:
             for item in balances_of(user_id=owner_id):
                 balances.setdefault(item["currency"], item)
-        wallet_balance_publish(user_id=owner_id, balances=[balances[c] for c in sorted(balances)])
+        published[owner_id] = [balances[c] for c in sorted(balances)]
+    if published:
+        wallet_balances_publish(published)
 
 
 _RETRYABLE = {"40P01", "40001"}  # deadlock_detected, serialization_failure

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 from django.db import connection
 
+from core.pgarrays import decimal_array, int_array
 from wallets.models import WithdrawalRequest
 
 
@@ -45,7 +46,7 @@ WITH new_entries AS (
 )
 UPDATE wallets_account AS a
    SET balance = a.balance + d.delta
-  FROM (SELECT id FROM wallets_account WHERE id = ANY(%(ids)s) ORDER BY id FOR NO KEY UPDATE) AS l,
+  FROM (SELECT id FROM wallets_account WHERE id = ANY(%(ids)s::bigint[]) ORDER BY id FOR NO KEY UPDATE) AS l,
        unnest(%(ids)s::bigint[], %(deltas)s::numeric[]) AS d(id, delta)
  WHERE a.id = l.id AND d.id = l.id
    AND (a.owner_id IS NULL OR a.balance + d.delta >= 0)
@@ -69,11 +70,11 @@ def accounts_apply_deltas(
         cursor.execute(
             _APPLY_DELTAS,
             {
-                "ids": ids,
-                "deltas": [deltas[i] for i in ids],
-                "entry_txs": [tx for tx, _, _ in entries],
-                "entry_accounts": [account for _, account, _ in entries],
-                "entry_amounts": [amount for _, _, amount in entries],
+                "ids": int_array(ids),
+                "deltas": decimal_array(deltas[i] for i in ids),
+                "entry_txs": int_array(tx for tx, _, _ in entries),
+                "entry_accounts": int_array(account for _, account, _ in entries),
+                "entry_amounts": decimal_array(amount for _, _, amount in entries),
             },
         )
         return {row[0]: AccountRow(*row) for row in cursor.fetchall()}

@@ -17,6 +17,7 @@ withdrawal decisions need a staff user.
 
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -54,19 +55,33 @@ VENUE = AccountKind.VENUE
 FEES = AccountKind.FEES
 
 
-def _check_amount(amount: Decimal, *, currency: str, field: str, allow_zero: bool = False) -> Decimal:
-    """Refuse amounts a caller computed wrongly: float, non-finite, over-scale, out of range."""
+def _check_amount(
+    amount: Decimal,
+    *,
+    currency: str,
+    field: str,
+    allow_zero: bool = False,
+    scale: int | None = None,
+    maximum: Decimal | None = None,
+) -> Decimal:
+    """Refuse amounts a caller computed wrongly: float, non-finite, over-scale, out of range.
+
+    `scale` and `maximum` (the currency's scale, `max_amount()`) may be given
+    by a caller that checks many amounts (a batch reads the settings once)."""
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise InvalidAmount("Amounts are finite Decimals.", field=field)
-    scale = currency_scale(currency)
+    if scale is None:
+        scale = currency_scale(currency)
+    if maximum is None:
+        maximum = max_amount()
     exponent = amount.as_tuple().exponent
     assert isinstance(exponent, int)  # finite, checked above
     if exponent < -scale and amount != amount.quantize(Decimal(1).scaleb(-scale)):
         raise InvalidAmount(f"At most {scale} decimal places for {currency}.", field=field)
     if amount < 0 or (amount == 0 and not allow_zero):
         raise InvalidAmount("The amount must be greater than zero.", field=field)
-    if amount > max_amount():
-        raise InvalidAmount(f"The amount must be at most {max_amount()}.", field=field)
+    if amount > maximum:
+        raise InvalidAmount(f"The amount must be at most {maximum}.", field=field)
     return amount
 
 
@@ -414,7 +429,7 @@ class ReserveItem(NamedTuple):
 
 
 class SettleItem(NamedTuple):
-    user: AbstractBaseUser
+    user_id: int
     stake: Decimal
     pnl: Decimal
     fee: Decimal
@@ -460,11 +475,12 @@ def wallet_settle_batch(*, currency: str, items: Sequence[SettleItem]) -> list[L
     """`wallet_settle` for many positions (of any users) in one transaction and
     one commit, e.g. the trades that expired this minute. All or nothing."""
     specs = []
+    check = partial(_check_amount, currency=currency, scale=currency_scale(currency), maximum=max_amount())
     for item in items:
-        _check_amount(item.stake, currency=currency, field="stake")
-        _check_amount(item.fee, currency=currency, field="fee", allow_zero=True)
-        _check_amount(abs(item.pnl), currency=currency, field="pnl", allow_zero=True)
-        uid = item.user.pk
+        check(item.stake, field="stake")
+        check(item.fee, field="fee", allow_zero=True)
+        check(abs(item.pnl), field="pnl", allow_zero=True)
+        uid = item.user_id
         specs.append(
             PostingSpec(
                 user_id=uid,

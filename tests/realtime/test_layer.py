@@ -62,3 +62,77 @@ def test_a_send_while_redis_is_away_logs_one_line_without_a_traceback(monkeypatc
     (record,) = [r for r in caplog.records if r.name == "realtime.layer"]
     assert record.exc_info is None
     assert "Connection refused" in record.getMessage() and "recover it by resume" in record.getMessage()
+
+
+class _RecordingLayer:
+    """A channel layer that records sends and yields to the loop in each."""
+
+    def __init__(self, fail: set[str] = frozenset()):
+        self.sent: list[str] = []
+        self.fail = fail
+
+    async def group_send(self, group, message):
+        import asyncio
+
+        await asyncio.sleep(0.001)  # let a later send try to overtake
+        if message["n"] in self.fail:
+            raise ConnectionError("down")
+        self.sent.append(message["n"])
+
+
+def test_a_batch_leaves_in_order_and_before_a_later_send(monkeypatch, caplog):
+    recording = _RecordingLayer(fail={"a2"})
+    monkeypatch.setattr(layer, "get_channel_layer", lambda: recording)
+    layer.layer_group_send_many(sends=[("user.1", {"n": f"a{i}"}) for i in range(5)])
+    assert layer.layer_group_send(group="user.1", message={"n": "b"}, wait=True) is True
+    # a2 failed (logged); the rest of the batch still went, all before b.
+    assert recording.sent == ["a0", "a1", "a3", "a4", "b"]
+    assert "send to user.1 failed" in caplog.text
+
+
+def test_the_channels_redis_internals_the_pipelined_send_uses_exist():
+    """`realtime.layer._pipelined` relies on private parts of channels_redis;
+    an upgrade that changes them fails here, not as lost live events."""
+    import inspect
+
+    from channels_redis.pubsub import RedisPubSubLoopLayer, RedisSingleShardConnection
+
+    for name in ("_get_group_channel_name", "_get_shard"):
+        assert callable(getattr(RedisPubSubLoopLayer, name, None)), f"RedisPubSubLoopLayer.{name} is gone"
+    assert callable(getattr(RedisSingleShardConnection, "_ensure_redis", None))
+    # group_send is still a PUBLISH of the serialized message on the group's
+    # channel, on the group's shard, under the shard's lock.
+    group_send = inspect.getsource(RedisPubSubLoopLayer.group_send)
+    assert "self._get_group_channel_name(group)" in group_send
+    assert "self._get_shard(group_channel)" in group_send
+    assert "shard.publish(group_channel, self.channel_layer.serialize(message))" in group_send
+    publish = inspect.getsource(RedisSingleShardConnection.publish)
+    assert "async with self._lock:" in publish
+    assert "self._ensure_redis()" in publish
+    assert "self._redis.publish(channel, message)" in publish
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_pipelined_batch_reaches_subscribers_in_order():
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    channel_layer = get_channel_layer()
+    channel = await channel_layer.new_channel()
+    await channel_layer.group_add("user.7", channel)
+    await channel_layer.group_add("user.8", channel)
+    sends = [(f"user.{7 + i % 2}", {"type": "event.message", "n": i}) for i in range(50)]
+    await asyncio.to_thread(layer.layer_group_send_many, sends=sends)
+    received = [await asyncio.wait_for(channel_layer.receive(channel), 5) for _ in range(50)]
+    assert [m["n"] for m in received] == list(range(50))
+    await channel_layer.group_discard("user.7", channel)
+    await channel_layer.group_discard("user.8", channel)
+
+
+def test_a_pipelined_batch_to_a_dead_layer_is_logged_not_raised(dead_layer, caplog):
+    layer.layer_group_send_many(sends=[("user.1", {"type": "x", "n": 1}), ("user.2", {"type": "x", "n": 2})])
+    layer.layer_drain()
+    assert "channel layer send of 2 messages failed" in caplog.text
+    # The loop goes on: a later send is attempted (and fails the same way).
+    assert layer.layer_group_send(group="user.1", message={"type": "x"}, wait=True) is False

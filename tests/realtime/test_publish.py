@@ -157,3 +157,36 @@ async def test_publish_many_sends_after_commit_in_order_and_not_on_rollback(user
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(layer.receive(channel), 0.5)
     await layer.group_discard(f"user.{user.id}", channel)
+
+
+def test_publish_many_stores_any_text_exactly(user):
+    """The batch's data travels as one JSON text: quotes, backslashes,
+    placeholders and non-ASCII come back as they went."""
+    texts = ['say "hi"', "back\\slash", "it's", "%s %(x)s {}", "naïve ✓ ١٢", "line\nbreak\ttab", ""]
+    with transaction.atomic():
+        events = publish_many(
+            [Publication(user.id, "notification", notification_data(title=t, body=t)) for t in texts]
+        )
+    stored = dict(Event.objects.filter(user=user).values_list("seq", "data"))
+    assert [stored[e.seq]["title"] for e in events] == texts
+    assert [stored[e.seq]["body"] for e in events] == texts
+    assert [e.data for e in events] == [stored[e.seq] for e in events]
+
+
+def test_the_field_order_publish_many_builds_events_with_is_the_models():
+    from realtime.publish import _EVENT_FIELDS
+
+    assert _EVENT_FIELDS == tuple(f.attname for f in Event._meta.concrete_fields)
+
+
+def test_a_prepared_batch_is_checked_before_and_published_like_the_publications(user):
+    from realtime.publish import publish_many_prepare
+
+    with pytest.raises(EventInvalid):
+        publish_many_prepare([Publication(user.id, "notification", {"title": "no body"})])
+    prepared = publish_many_prepare([Publication(user.id, "notification", _note(n)) for n in (1, 2)])
+    assert not Event.objects.exists()  # preparing writes nothing
+    with transaction.atomic():
+        events = publish_many(prepared)
+    assert [(e.seq, e.data["title"]) for e in events] == [(1, "n1"), (2, "n2")]
+    assert list(Event.objects.order_by("seq").values_list("data__title", flat=True)) == ["n1", "n2"]

@@ -46,6 +46,7 @@ def test_trade_data_equals_the_serializer_in_every_state(user):
     for state in states:
         state.refresh_from_db()
         assert trade_data(state) == dict(TradeSerializer(state).data)
+        assert list(trade_data(state)) == list(TradeSerializer(state).data)  # same key order too
 
 
 @pytest.mark.parametrize("event", TRADE_EVENTS)

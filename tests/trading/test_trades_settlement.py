@@ -201,3 +201,62 @@ def test_one_bad_trade_does_not_hold_back_its_batch(user, other_user, inst):
     assert bad.status == TradeStatus.OPEN
     assert balance(other_user) == (D("0.00"), D("0.00"))
     assert_ledger_invariants()
+
+
+def _expired_trades(users, inst, per_user, *, tag, expires):
+    trades = [
+        open_trade(user, inst, stake="10.00", key=f"{tag}-{user.pk}-{n}")
+        for user in users
+        for n in range(per_user)
+    ]
+    Trade.objects.filter(pk__in=[t.pk for t in trades]).update(expires_at=expires)
+    return trades
+
+
+@pytest.mark.django_db
+def test_a_batch_takes_the_same_statements_whatever_its_size(user, other_user, inst, settings):
+    """Counted, not timed: settling 3 trades of one user or 12 of three users
+    in one batch sends the same number of SQL statements (set-based: no
+    statement per trade or per user)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import UserFactory
+
+    settings.MAX_OPEN_TRADES = 100
+    users = [user, other_user, UserFactory()]
+    for someone in users:
+        fund(someone, "5000.00")
+    quote(inst, "100.00")
+    expires = timezone.now() - timedelta(minutes=1)
+    tick(inst, "101.00", expires)
+    statements = []
+    for tag, owners, per_user in (("small", users[:1], 3), ("large", users, 4)):
+        _expired_trades(owners, inst, per_user, tag=tag, expires=expires)
+        with CaptureQueriesContext(connection) as queries:
+            report = trades_settle_due(batch_size=500)
+        assert report.settled == len(owners) * per_user
+        statements.append([q["sql"].split()[0] for q in queries.captured_queries])
+    assert len(statements[0]) == len(statements[1]), statements
+    assert Event.objects.filter(event="trade.settled").count() == 15
+    assert_ledger_invariants()
+
+
+@pytest.mark.django_db
+def test_trades_left_waiting_are_read_once_per_run(user, inst, settings):
+    """Batches start where the previous one ended: trades a batch left open
+    (no price recorded through their expiry yet) are not read again by the
+    same run, and every later trade still settles."""
+    settings.MAX_OPEN_TRADES = 100
+    settings.SETTLEMENT_GRACE_SECONDS = 3600
+    fund(user, "5000.00")
+    quote(inst, "100.00")
+    now = timezone.now()
+    late = _expired_trades([user], inst, 3, tag="late", expires=now - timedelta(seconds=10))
+    early = _expired_trades([user], inst, 3, tag="early", expires=now - timedelta(minutes=2))
+    tick(inst, "101.00", now - timedelta(minutes=3))
+    tick(inst, "102.00", now - timedelta(minutes=1))  # recorded through the early expiry only
+    report = trades_settle_due(now=now, batch_size=2)
+    assert (report.settled, report.waiting, report.errors) == (3, 3, 0)
+    assert {t.status for t in Trade.objects.filter(pk__in=[t.pk for t in early])} == {TradeStatus.SETTLED}
+    assert {t.status for t in Trade.objects.filter(pk__in=[t.pk for t in late])} == {TradeStatus.OPEN}

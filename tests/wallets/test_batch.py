@@ -9,7 +9,7 @@ from tests.factories import UserFactory
 from tests.wallets.helpers import balance, ledger_invariants
 from wallets import services
 from wallets.errors import IdempotencyMismatch, InsufficientFunds
-from wallets.models import AccountKind, Entry, LedgerTransaction
+from wallets.models import Account, AccountKind, Entry, LedgerTransaction
 from wallets.services import ReserveItem, SettleItem
 
 pytestmark = pytest.mark.django_db
@@ -77,10 +77,73 @@ def test_settle_batch_across_users():
     services.wallet_settle_batch(
         currency="USD",
         items=[
-            SettleItem(a, D("50.00"), D("7.25"), D("0.50"), "t", "s"),
-            SettleItem(b, D("50.00"), D("-50.00"), D("0.00"), "t", "s"),
+            SettleItem(a.pk, D("50.00"), D("7.25"), D("0.50"), "t", "s"),
+            SettleItem(b.pk, D("50.00"), D("-50.00"), D("0.00"), "t", "s"),
         ],
     )
     assert (balance(a), balance(a, RESERVED)) == (D("106.75"), D("0.00"))
     assert (balance(b), balance(b, RESERVED)) == (D("50.00"), D("0.00"))
+    ledger_invariants()
+
+
+def test_the_field_order_the_batch_builds_transactions_with_is_the_models():
+    from wallets.batch import _TX_FIELDS
+
+    assert _TX_FIELDS == tuple(f.attname for f in LedgerTransaction._meta.concrete_fields)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_that_does_not_balance_is_refused_before_it_returns(user):
+    """The batch runs its zero-sum checks itself (before it locks the
+    accounts), not only at COMMIT: nothing of it is written."""
+    from django.db import IntegrityError, transaction
+
+    from wallets.batch import PostingSpec, ledger_post_batch
+    from wallets.ledger import Leg
+
+    fund(user)
+    before = (LedgerTransaction.objects.count(), Entry.objects.count())
+    spec = PostingSpec(
+        user_id=user.pk,
+        kind="transfer",
+        amount=D("1.00"),
+        legs=[Leg(user.pk, AccountKind.AVAILABLE, D("-1.00")), Leg(None, AccountKind.FEES, D("2.00"))],
+        reference="t",
+        idempotency_key="unbalanced",
+        fingerprint="f",
+    )
+    with pytest.raises(IntegrityError, match="does not balance"):
+        with transaction.atomic():
+            ledger_post_batch(currency="USD", specs=[spec])
+            pytest.fail("the batch returned")
+    assert (LedgerTransaction.objects.count(), Entry.objects.count()) == before
+    ledger_invariants()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_a_batch_the_zero_sum_check_is_deferred_to_commit_again(user):
+    from django.db import IntegrityError, connection, transaction
+
+    fund(user)
+    available = Account.objects.get(owner=user, kind=AccountKind.AVAILABLE)
+    with pytest.raises(IntegrityError, match="does not balance"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            services.wallet_reserve_batch(
+                user=user, currency="USD", items=[ReserveItem(D("1.00"), "t", "r1")]
+            )
+            cursor.execute(
+                "INSERT INTO wallets_ledgertransaction (user_id, kind, currency, amount, reference,"
+                " idempotency_key, fingerprint, memo, created_at)"
+                " VALUES (%s, 'transfer', 'USD', 1, '', 'raw', '', '', now()) RETURNING id",
+                [user.pk],
+            )
+            tx_id = cursor.fetchone()[0]
+            cursor.execute(
+                "INSERT INTO wallets_entry (transaction_id, account_id, amount) VALUES (%s, %s, 5)",
+                [tx_id, available.pk],
+            )
+            # Deferred again: the lone leg is accepted until COMMIT.
+            cursor.execute("SELECT count(*) FROM wallets_entry WHERE transaction_id = %s", [tx_id])
+            assert cursor.fetchone()[0] == 1
+    assert not LedgerTransaction.objects.filter(idempotency_key__in=["raw", "r1"]).exists()
     ledger_invariants()

@@ -165,3 +165,49 @@ def test_zero_entry_and_negative_user_balance_are_refused_by_checks(user):
         with transaction.atomic():
             Account.objects.filter(pk=available.pk).update(balance=D("-0.01"))
     assert LedgerTransaction.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_legs_inserted_one_statement_at_a_time_are_checked_together_at_commit(user):
+    _, available, reserved = _tx_and_accounts(user)
+    with transaction.atomic(), connection.cursor() as cursor:
+        tx_id = _raw_tx(cursor, user)
+        insert_one = "INSERT INTO wallets_entry (transaction_id, account_id, amount) VALUES (%s, %s, %s)"
+        cursor.execute(insert_one, [tx_id, available.pk, D("-1.00")])
+        cursor.execute(insert_one, [tx_id, reserved.pk, D("1.00")])
+        cursor.execute(
+            "UPDATE wallets_account SET balance = balance + CASE id WHEN %s THEN -1 ELSE 1 END"
+            " WHERE id IN (%s, %s)",
+            [available.pk, available.pk, reserved.pk],
+        )
+    assert Entry.objects.filter(transaction_id=tx_id).count() == 2
+    ledger_invariants()
+
+
+def _scans(cursor) -> dict[str, tuple[int, int]]:
+    """(seq_scan, idx_scan) of the ledger tables so far in this transaction."""
+    cursor.execute(
+        "SELECT relname, seq_scan, idx_scan FROM pg_stat_xact_user_tables"
+        " WHERE relname IN ('wallets_account', 'wallets_entry')"
+    )
+    return {name: (seq, idx) for name, seq, idx in cursor.fetchall()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("postings", [2, 12])
+def test_the_zero_sum_check_reads_each_transaction_once_and_accounts_by_key(postings):
+    """Counted, not timed: the deferred check runs once per ledger transaction
+    (not once per entry) and never scans the accounts table, so its cost does
+    not grow with the number of accounts or their dead row versions."""
+    from tests.factories import UserFactory
+
+    users = [UserFactory() for _ in range(postings)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for i, someone in enumerate(users):
+            services.wallet_deposit(user=someone, amount=D("10.00"), currency="USD", idempotency_key=f"k{i}")
+        before = _scans(cursor)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # fire the deferred checks now
+        after = _scans(cursor)
+    assert after["wallets_account"][0] == before["wallets_account"][0], "the check scanned wallets_account"
+    assert after["wallets_entry"][1] - before["wallets_entry"][1] == postings
+    assert after["wallets_entry"][0] == before["wallets_entry"][0]

@@ -24,7 +24,7 @@ def counts():
 def test_a_fault_while_publishing_writes_nothing(user):
     services.wallet_deposit(user=user, amount=D("10.00"), currency="USD", idempotency_key="d")
     before = counts()
-    with mock.patch.object(ledger, "wallet_balance_publish", side_effect=RuntimeError("redis down")):
+    with mock.patch.object(ledger, "wallet_balances_publish", side_effect=RuntimeError("redis down")):
         with pytest.raises(RuntimeError):
             services.wallet_reserve(
                 user=user, amount=D("4.00"), currency="USD", reference="t", idempotency_key="r"

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from realtime import schemas
-from realtime.publish import Publication, publish, publish_many
+from realtime.publish import PreparedBatch, Publication, publish, publish_many, publish_many_prepare
 from trading.trades.models import Trade
 from trading.trades.serializers import TRADE_FIELDS, trade_data
 
@@ -43,6 +43,15 @@ def trade_publish(trade: Trade, event: str) -> None:
     publish(user_id=trade.user_id, event=event, data=trade_data(trade))
 
 
-def trades_settled_publish(trades: Iterable[Trade]) -> None:
-    """One `trade.settled` per trade, in one round trip (batch settlement)."""
-    publish_many([Publication(t.user_id, schemas.TRADE_SETTLED, trade_data(t)) for t in trades])
+def trades_settled_prepare(trades: Iterable[Trade]) -> PreparedBatch:
+    """The `trade.settled` events of a settlement batch, built and checked
+    (no database work): see `trades_settled_publish`."""
+    return publish_many_prepare(
+        [Publication(t.user_id, schemas.TRADE_SETTLED, trade_data(t)) for t in trades]
+    )
+
+
+def trades_settled_publish(prepared: PreparedBatch) -> None:
+    """One `trade.settled` per trade, in one round trip (batch settlement).
+    Precondition: inside the transaction that settled them."""
+    publish_many(prepared)

@@ -35,9 +35,10 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from accounts.notifications import EmailKind, notify_emails
+from accounts.notifications import EmailKind, notify_emails, notify_emails_built
 from core import idempotency
 from core.errors import DomainError, NotFound
+from core.pgarrays import decimal_array, int_array, text_array, timestamp_array
 from market.calendars import market_is_open
 from market.models import Instrument
 from market.prices import price_latest
@@ -57,7 +58,7 @@ from trading.locks import trade_lock, user_trading_slot_lock
 from trading.notifications import trade_settled_mail
 from trading.plans.models import Plan
 from trading.trades.errors import PriceUnavailable, TradeInputInvalid, TradeInvalid, TradeNotAllowed
-from trading.trades.events import trade_publish, trades_settled_publish
+from trading.trades.events import trade_publish, trades_settled_prepare, trades_settled_publish
 from trading.trades.inputs import parse_duration, parse_price
 from trading.trades.models import CloseReason, Trade, TradeSide, TradeSource, TradeStatus
 from wallets.errors import InsufficientFunds
@@ -839,12 +840,12 @@ def _settled_update(*, orders: list[SettleOrder], now: datetime) -> None:
     trades = [o.trade for o in orders]
     params: dict[str, Any] = {
         "now": now,
-        "ids": [t.pk for t in trades],
-        "exit_prices": [t.exit_price for t in trades],
-        "closed_at": [t.closed_at for t in trades],
-        "reasons": [t.close_reason for t in trades],
-        "pnls": [t.pnl for t in trades],
-        "fees": [t.fee for t in trades],
+        "ids": int_array(t.pk for t in trades),
+        "exit_prices": decimal_array(t.exit_price for t in trades),
+        "closed_at": timestamp_array(t.closed_at for t in trades),
+        "reasons": text_array(t.close_reason for t in trades),
+        "pnls": decimal_array(t.pnl for t in trades),
+        "fees": decimal_array(t.fee for t in trades),
     }
     with connection.cursor() as cursor:
         cursor.execute(_SETTLED_UPDATE, params)
@@ -890,21 +891,25 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
     """Settle many open trades (not plan trades) the caller has locked, in one
     ledger batch (`wallet_settle_batch`) and one UPDATE; each still gets its
     own ledger transaction and `trade.settled` event. All or nothing: on an
-    error the caller's savepoint rolls back every one of them."""
+    error the caller's savepoint rolls back every one of them.
+
+    The trades' UPDATE and the building of their events go first: the rows
+    are the caller's already, and the ledger batch then holds the hot
+    platform accounts' locks (which every concurrent sweep needs) only for
+    what must follow it: writing the events (the event counters come last
+    in the lock order) and the commit."""
     if not orders:
         return
-    results = []
     by_currency: dict[str, list[SettleItem]] = {}
     now = timezone.now()
     for order in orders:
         trade = order.trade
         assert trade.plan_id is None, "plan trades settle one by one, under their plan's lock"
         result = _settlement_of(trade, exit_price=order.exit_price)
-        results.append(result)
         reference = _reference(trade)
         by_currency.setdefault(trade.currency, []).append(
             SettleItem(
-                user=trade.user,
+                user_id=trade.user_id,
                 stake=trade.stake,
                 pnl=result.pnl,
                 fee=result.fee,
@@ -912,15 +917,23 @@ def trades_settle_locked(*, orders: list[SettleOrder]) -> None:
                 idempotency_key=f"{reference}:settle",
             )
         )
+        _mark_settled(trade, result, reason=order.reason, at=order.at)
+        trade.updated_at = now
+    _settled_update(orders=orders, now=now)
+    trades = [o.trade for o in orders]
+    events = trades_settled_prepare(trades)
     for currency, items in by_currency.items():
         wallet_settle_batch(currency=currency, items=items)
-    for order, result in zip(orders, results, strict=True):
-        _mark_settled(order.trade, result, reason=order.reason, at=order.at)
-        order.trade.updated_at = now
-    _settled_update(orders=orders, now=now)
+    trades_settled_publish(events)
+    # After the events: on commit, the socket sends are handed over before any mail goes.
+    notify_emails_built(
+        kind=EmailKind.SETTLEMENT, items=trades, user_id=_trade_user, build=trade_settled_mail
+    )
     _log_settled_batch(orders)
-    trades_settled_publish(o.trade for o in orders)
-    notify_emails(kind=EmailKind.SETTLEMENT, mails=[trade_settled_mail(o.trade) for o in orders])
+
+
+def _trade_user(trade: Trade) -> int:
+    return trade.user_id
 
 
 def _expired_message(expires_at: datetime) -> str:

@@ -36,10 +36,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.errors import DomainError
+from market.models import Instrument
 from market.prices import price_at, price_at_many, price_latest_many, price_recorded_through
 from trading.locks import plan_try_lock
 from trading.trades.levels import (
@@ -116,21 +118,41 @@ def _settle(orders: list[SettleOrder], *, report: SettlementReport) -> set[int]:
     return left
 
 
+# Where the previous batch ended, as one row comparison: PostgreSQL starts the
+# index scan there, instead of walking again over every row this run already
+# settled (their entries stay in the partial index until VACUUM removes them).
+_AFTER = '("trading_trade"."expires_at", "trading_trade"."id") > (%s, %s)'
+
+
 def _batches(
-    queryset: QuerySet[Trade], *, handle: Callable[[list[Trade]], set[int]], batch_size: int
+    queryset: QuerySet[Trade],
+    *,
+    handle: Callable[[list[Trade]], set[int]],
+    batch_size: int,
+    instruments: dict[int, Instrument],
 ) -> None:
     """Lock and handle `queryset` in batches of rows no other worker holds,
     one transaction per batch, until nothing is left.
 
-    `handle` returns the ids it left open (waiting for a price or a plan);
-    they are excluded from the later batches of this run."""
-    skipped: list[int] = []
+    Batches follow the index order (expires_at, id) and each starts after
+    the last row of the one before: the rows `handle` left open (waiting for
+    a price or a plan; it returns their ids) are behind that point, and so
+    are the rows this run settled, so no batch reads them again. Rows another
+    worker held locked when a batch was read are that worker's; any it
+    leaves open are there for the next run.
+
+    Instruments are read once per run (`instruments`, by id), not joined to
+    every trade row: a batch has one or a few, and building one per row cost
+    as much as the trade itself."""
+    after: tuple[datetime, int] | None = None
     while True:
         with transaction.atomic():
+            page = queryset
+            if after is not None:
+                # A constant SQL text; the values go as parameters.
+                page = page.filter(RawSQL(_AFTER, after, output_field=BooleanField()))  # noqa: S611
             batch = list(
-                queryset.exclude(pk__in=skipped)
-                .select_for_update(of=("self",), skip_locked=True)
-                .select_related("instrument", "user")
+                page.select_for_update(of=("self",), skip_locked=True)
                 # Index order (the partial index on open trades' (expires_at, id)), not a
                 # sort of every due row per batch. SKIP LOCKED never waits, so
                 # this order cannot deadlock with writers locking by id.
@@ -138,7 +160,15 @@ def _batches(
             )
             if not batch:
                 return
-            skipped.extend(handle(batch))
+            missing = {trade.instrument_id for trade in batch} - instruments.keys()
+            if missing:
+                instruments.update(Instrument.objects.in_bulk(missing))
+            for trade in batch:
+                trade.instrument = instruments[trade.instrument_id]
+            handle(batch)
+            last = batch[-1]
+            assert last.expires_at is not None  # open trades have one (DB constraint)
+            after = (last.expires_at, last.pk)
 
 
 def _expiry_price(
@@ -171,6 +201,7 @@ def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = N
     report = SettlementReport()
     recorded: dict[str, datetime | None] = {}
     prices: dict[tuple[str, datetime], Decimal | None] = {}
+    instruments: dict[int, Instrument] = {}
 
     def settle_expired(batch: list[Trade]) -> set[int]:
         orders, waiting = [], set()
@@ -205,11 +236,12 @@ def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = N
             return missed | _settle(orders, report=report)
 
         candidates = with_levels.filter(path_could_hit(path), instrument__symbol=symbol)
-        _batches(candidates, handle=settle_hits, batch_size=size)
+        _batches(candidates, handle=settle_hits, batch_size=size, instruments=instruments)
         level_path_done(path)
 
     open_trades = Trade.objects.filter(status=TradeStatus.OPEN)
-    _batches(open_trades.filter(expires_at__lte=now), handle=settle_expired, batch_size=size)
+    due = open_trades.filter(expires_at__lte=now)
+    _batches(due, handle=settle_expired, batch_size=size, instruments=instruments)
 
     # The trades themselves are named by the per-batch lines of
     # trades_settle_locked; an idle run (most minutes) says nothing.
@@ -305,7 +337,7 @@ def trades_settle_expired(*, now: datetime | None = None, batch_size: int | None
         return waiting | _settle(orders, report=report)
 
     due = Trade.objects.filter(status=TradeStatus.OPEN, expires_at__lte=now)
-    _batches(due, handle=settle_expired, batch_size=size)
+    _batches(due, handle=settle_expired, batch_size=size, instruments={})
     if report.settled or report.errors:
         logger.info(
             "settlement at expiry: %s settled, %s waiting, %s errors",
@@ -347,7 +379,7 @@ def trades_settle_levels(
         return missed | _settle(orders, report=report)
 
     candidates = level_trades().filter(pk__in=trade_ids, instrument__symbol=symbol)
-    _batches(candidates, handle=settle_hits, batch_size=size)
+    _batches(candidates, handle=settle_hits, batch_size=size, instruments={})
     if report.settled or report.errors:
         logger.info(
             "settlement at a level of %s: %s settled, %s waiting, %s errors",
