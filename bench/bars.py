@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import admin_exec  # noqa: E402
 from config.env import with_database  # noqa: E402
 
 BENCH_DB = os.environ.get("BENCH_DB", "tv_bench_bars")
@@ -49,13 +50,6 @@ YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
 MINUTES = 365 * 24 * 60
 RANGES = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 INTERVALS = ["1m", "5m", "15m", "1h", "1d"]
-
-
-def _admin_exec(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def load_bars(url: str, instrument_id: int) -> tuple[int, float]:
@@ -106,8 +100,8 @@ def windows(span: timedelta, repeats: int) -> list[datetime]:
 def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     url = with_database(base_url, BENCH_DB)
-    _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    _admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
+    admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
     os.environ["DATABASE_URL"] = url
     try:
         print(json.dumps(run(url), indent=2))
@@ -115,7 +109,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def run(url: str) -> dict:

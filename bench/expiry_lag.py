@@ -29,9 +29,6 @@ Prints JSON.
 import asyncio
 import json
 import os
-import signal
-import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -43,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import Processes, admin_exec, percentiles  # noqa: E402
 from config.env import with_database  # noqa: E402
 
 BENCH_DB = os.environ.get("BENCH_DB", f"tv_bench_expiry_{os.getpid()}")
@@ -52,53 +50,6 @@ PORT = int(os.environ.get("BENCH_PORT", "8793"))
 WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
 SYMBOL = "BENCH-USD"
 DURATION = 60  # seconds: the shortest a trade may live
-
-
-def _admin_exec(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _percentiles(samples_ms: list[float]) -> dict[str, float]:
-    if not samples_ms:
-        return {"n": 0}
-    ordered = sorted(samples_ms)
-    q = statistics.quantiles(ordered, n=100, method="inclusive")
-    return {
-        "n": len(ordered),
-        "min_ms": round(ordered[0], 1),
-        "p50_ms": round(q[49], 1),
-        "p99_ms": round(q[98], 1),
-        "max_ms": round(ordered[-1], 1),
-    }
-
-
-class Processes:
-    """What this run starts; all stopped at the end, whatever happens."""
-
-    def __init__(self, env: dict[str, str]):
-        self.env = env
-        self.running: list[subprocess.Popen] = []
-
-    def start(self, *command: str) -> subprocess.Popen:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, start_new_session=True, stdout=subprocess.DEVNULL
-        )
-        self.running.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in self.running:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.running:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def _wait(condition, *, timeout: float, what: str) -> None:
@@ -259,8 +210,8 @@ def _bench(procs: Processes) -> dict:
         "opened_in_s": round(open_seconds, 1),
         "settled_frames_seen": len(lags),
         "close_reasons": reasons,
-        "expiry_to_settled_frame": _percentiles(lags),
-        "expiry_to_event_commit": _percentiles(committed),
+        "expiry_to_settled_frame": percentiles(lags),
+        "expiry_to_event_commit": percentiles(committed),
         "batches_after_second_start_ms": [
             {"trades": n, "updated_at": round((at - second).total_seconds() * 1000)}
             for at, n in sorted(batches.items())
@@ -289,8 +240,8 @@ def main() -> None:
     # This process opens the trades, so its after-commit listener sends the
     # expiry task: to the run's queue, like the children.
     os.environ["TEST_TASK_QUEUE"] = queue
-    _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    _admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
+    admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
     url = with_database(base_url, BENCH_DB)
     os.environ["DATABASE_URL"] = url
     procs = Processes({**os.environ, "DJANGO_SETTINGS_MODULE": "bench.trades_settings", "BENCH_QUEUE": queue})
@@ -301,7 +252,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     print(json.dumps(result, indent=2))
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import admin_exec  # noqa: E402
 from config.env import with_database  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
@@ -42,13 +43,6 @@ USERS = int(os.environ.get("BENCH_USERS", "1000"))
 BENCH_DB = os.environ.get("BENCH_DB", "tv_bench_ledger")
 BATCH = int(os.environ.get("BENCH_BATCH", "20"))
 AMOUNT = Decimal("0.01")
-
-
-def _admin_exec(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _conninfo(url: str) -> str:
@@ -121,8 +115,8 @@ def _commit_latency_ms(url: str) -> float:
 def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradevision")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
-    _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    _admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
+    admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
     url = with_database(base_url, BENCH_DB)
     os.environ["DATABASE_URL"] = url
     try:
@@ -131,7 +125,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     print(json.dumps(result, indent=2))
 
 

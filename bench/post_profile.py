@@ -29,19 +29,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import admin_exec  # noqa: E402
 from config.env import with_database  # noqa: E402
 
 BENCH_DB = os.environ.get("BENCH_DB", f"tv_bench_post_{os.getpid()}")
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "400"))
 WARMUP = int(os.environ.get("BENCH_WARMUP", "50"))
 SYMBOL = "BENCH-USD"
-
-
-def _admin_exec(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _p50(samples: list[float]) -> float:
@@ -153,8 +147,8 @@ def main() -> None:
     # The initiation tasks the POSTs send go to a queue of this run's own,
     # which nobody consumes and which is deleted at the end.
     queue = os.environ.setdefault("BENCH_QUEUE", f"bench-post-{os.getpid()}")
-    _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    _admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
+    admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
     os.environ["DATABASE_URL"] = with_database(base_url, BENCH_DB)
     try:
         result = _bench(profile="--profile" in sys.argv)
@@ -162,7 +156,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
         import redis
 
         redis.Redis.from_url(os.environ["REDIS_URL"]).delete(queue)

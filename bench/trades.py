@@ -33,9 +33,6 @@ Prints JSON.
 import json
 import os
 import queue
-import signal
-import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -48,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import Processes, admin_exec, percentiles  # noqa: E402
 from config.env import with_database  # noqa: E402
 
 # Per run by default: two runs at once (two engineers, or run_all beside a
@@ -67,52 +65,6 @@ WORKER_POOL = os.environ.get("BENCH_WORKER_POOL", "prefork")
 WORKER_CONCURRENCY = int(os.environ.get("BENCH_WORKER_CONCURRENCY", "2"))
 SYMBOL = "BENCH-USD"
 PARTS = os.environ.get("BENCH_PARTS", "http,opened,settlement").split(",")
-
-
-def _admin_exec(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _percentiles(samples_ms: list[float]) -> dict[str, float]:
-    if not samples_ms:
-        return {"n": 0}
-    ordered = sorted(samples_ms)
-    q = statistics.quantiles(ordered, n=100, method="inclusive")
-    return {
-        "n": len(ordered),
-        "p50_ms": round(q[49], 2),
-        "p99_ms": round(q[98], 2),
-        "max_ms": round(ordered[-1], 2),
-    }
-
-
-class Processes:
-    """Servers and workers this run starts; all stopped at the end, whatever happens."""
-
-    def __init__(self, env: dict[str, str]):
-        self.env = env
-        self.running: list[subprocess.Popen] = []
-
-    def start(self, *command: str) -> subprocess.Popen:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, start_new_session=True, stdout=subprocess.DEVNULL
-        )
-        self.running.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in self.running:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.running:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def _wait_http(port: int) -> None:
@@ -173,7 +125,7 @@ def _closed_loop(path: str, tokens: list[str], body: dict) -> dict:
     return {
         "requests_per_s": round(len(latencies) / elapsed, 1),
         "statuses": statuses,
-        **_percentiles(latencies),
+        **percentiles(latencies),
     }
 
 
@@ -310,14 +262,14 @@ def bench_opened(users, tokens, procs: Processes, refresh_price) -> dict:
         if opened is not None
     ]
     return {
-        "request_202": _percentiles(answered),
-        "created_to_opened_in_db": _percentiles(in_db),
+        "request_202": percentiles(answered),
+        "created_to_opened_in_db": percentiles(in_db),
         "rate_per_s": RATE,
         "seconds": OPEN_SECONDS,
         "sent": len(sent),
         "opened_seen": len(latencies),
         "request_errors": len(errors),
-        **_percentiles(latencies),
+        **percentiles(latencies),
     }
 
 
@@ -453,8 +405,8 @@ def main() -> None:
     # settings (a psycopg pool per process).
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     os.environ.setdefault("CHANNEL_PREFIX", f"tvbench{uuid.uuid4().hex[:8]}")
-    _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    _admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
+    admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    admin_exec(base_url, f'CREATE DATABASE "{BENCH_DB}"')
     url = with_database(base_url, BENCH_DB)
     os.environ["DATABASE_URL"] = url
     procs = Processes(
@@ -471,7 +423,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        _admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        admin_exec(base_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
     print(json.dumps(result, indent=2))
 
 
