@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -194,6 +195,19 @@ def _expiry_price(
     return None if price is None else price.quantize(trade.instrument.price_quantum)
 
 
+def _settle_first_hits(batch: list[Trade], *, path: Path, report: SettlementReport) -> set[int]:
+    """Settle each trade of `batch` at the first point of `path` that reaches
+    one of its levels; the ids of those no point reaches stay open."""
+    orders, missed = [], set()
+    for trade in batch:
+        hit = first_hit(trade, path)
+        if hit is None:
+            missed.add(trade.pk)
+            continue
+        orders.append(SettleOrder(trade=trade, exit_price=hit.price, reason=hit.reason, at=hit.at))
+    return missed | _settle(orders, report=report)
+
+
 def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = None) -> SettlementReport:
     """Settle every open trade past expiry or past one of its levels. Safe to run concurrently."""
     now = now or timezone.now()
@@ -225,18 +239,9 @@ def trades_settle_due(*, now: datetime | None = None, batch_size: int | None = N
         if not path.points:
             continue
 
-        def settle_hits(batch: list[Trade], path: Path = path) -> set[int]:
-            orders, missed = [], set()
-            for trade in batch:
-                hit = first_hit(trade, path)
-                if hit is None:
-                    missed.add(trade.pk)
-                    continue
-                orders.append(SettleOrder(trade=trade, exit_price=hit.price, reason=hit.reason, at=hit.at))
-            return missed | _settle(orders, report=report)
-
         candidates = with_levels.filter(path_could_hit(path), instrument__symbol=symbol)
-        _batches(candidates, handle=settle_hits, batch_size=size, instruments=instruments)
+        handle = partial(_settle_first_hits, path=path, report=report)
+        _batches(candidates, handle=handle, batch_size=size, instruments=instruments)
         level_path_done(path)
 
     open_trades = Trade.objects.filter(status=TradeStatus.OPEN)
@@ -368,18 +373,9 @@ def trades_settle_levels(
     if not path.points or not trade_ids:
         return report
 
-    def settle_hits(batch: list[Trade]) -> set[int]:
-        orders, missed = [], set()
-        for trade in batch:
-            hit = first_hit(trade, path)
-            if hit is None:
-                missed.add(trade.pk)
-                continue
-            orders.append(SettleOrder(trade=trade, exit_price=hit.price, reason=hit.reason, at=hit.at))
-        return missed | _settle(orders, report=report)
-
     candidates = level_trades().filter(pk__in=trade_ids, instrument__symbol=symbol)
-    _batches(candidates, handle=settle_hits, batch_size=size, instruments={})
+    handle = partial(_settle_first_hits, path=path, report=report)
+    _batches(candidates, handle=handle, batch_size=size, instruments={})
     if report.settled or report.errors:
         logger.info(
             "settlement at a level of %s: %s settled, %s waiting, %s errors",
