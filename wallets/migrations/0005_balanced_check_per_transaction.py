@@ -14,8 +14,9 @@ inserted `wallets_ledgertransaction` row. It is equivalent: since 0003 an
 entry can only be inserted by the database transaction that inserted its
 ledger transaction, so every ledger transaction that gained entries in this
 database transaction was inserted by it, and its trigger sees all its entries
-at COMMIT. Each entry's account is read by primary key (a scalar sub-select,
-an index probe whatever the table's statistics say), not joined.
+at COMMIT. Each entry's account is read by primary key (a scalar sub-select:
+an index probe once the table is more than a page or two; on a tiny,
+analysed table the planner rightly reads the page whole), not joined.
 
 The error is unchanged: "ledger transaction <id> does not balance", SQLSTATE
 23514 (check_violation), raised at COMMIT (or at `SET CONSTRAINTS ALL
