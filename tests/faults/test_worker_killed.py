@@ -30,6 +30,7 @@ older than the visibility timeout (3 s here), so the fresh worker's
 start-up restore redelivers them at once.
 """
 
+import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -90,6 +91,16 @@ def _queued_rows_locked() -> list[int]:
         )
         free = {row[0] for row in cursor.fetchall()}
     return [pk for pk in queued if pk not in free]
+
+
+def _the_sleeping_open() -> list[int] | None:
+    """The one queued row still locked a second later: the open asleep at the
+    fault point (120 s), not another child's open that was about to commit."""
+    first = _queued_rows_locked()
+    if len(first) != 1:
+        return None
+    time.sleep(1)
+    return first if _queued_rows_locked() == first else None
 
 
 def test_worker_killed_mid_settlement_batch_settles_each_trade_once(processes, stream_clients):
@@ -166,7 +177,7 @@ def test_worker_killed_during_a_burst_of_initiations_opens_each_trade_once(proce
     # The next open stops inside its transaction, the fee charged, the row not yet saved.
     fault_arm("trade_open.reserved", sleep_seconds=120)
     wait_for(lambda: fault_hits("trade_open.reserved") >= 1, timeout=60, what="the worker inside an open")
-    (inside,) = wait_for(_queued_rows_locked, timeout=10, what="the opening trade's row locked")
+    (inside,) = wait_for(_the_sleeping_open, timeout=20, what="the opening trade's row locked")
     opened_before = Trade.objects.filter(status=TradeStatus.OPEN).count()
     processes.kill(first)
     fault_disarm("trade_open.reserved")
