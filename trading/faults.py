@@ -13,6 +13,11 @@ in another process too:
 
 `fault_hit_pid(point)` is the process that last slept there (which worker
 to kill).
+
+Every counter is created by `fault_arm` and only ever incremented or
+decremented afterwards, so a pass that read the armed state just before
+`fault_disarm` finds its counter gone and does nothing: it neither counts
+as a hit nor sleeps after the test has moved on.
 """
 
 from __future__ import annotations
@@ -29,17 +34,17 @@ _SLEEP = "fault:{point}:sleep"
 _HIT = "fault:{point}:hit"
 _SLEEPS_LEFT = "fault:{point}:sleeps"
 _PID = "fault:{point}:pid"
+_EVERY_PASS = 2**62  # `sleep_times=None`: a count that never runs out
 
 
 def fault_arm(
     point: str, *, raise_times: int = 0, sleep_seconds: float = 0, sleep_times: int | None = None
 ) -> None:
+    cache.set(_HIT.format(point=point), 0, timeout=3600)
+    sleeps = _EVERY_PASS if sleep_times is None else sleep_times
+    cache.set(_SLEEPS_LEFT.format(point=point), sleeps, timeout=3600)
     cache.set(_RAISE.format(point=point), raise_times, timeout=3600)
     cache.set(_SLEEP.format(point=point), sleep_seconds, timeout=3600)
-    if sleep_times is None:
-        cache.delete(_SLEEPS_LEFT.format(point=point))
-    else:
-        cache.set(_SLEEPS_LEFT.format(point=point), sleep_times, timeout=3600)
 
 
 def fault_disarm(point: str) -> None:
@@ -53,11 +58,11 @@ def fault_hit_pid(point: str) -> int | None:
 
 
 def _sleep_due(point: str) -> bool:
-    """With `sleep_times` armed, only that many passes sleep (an atomic count)."""
+    """Only the armed number of passes sleep (an atomic count)."""
     try:
         return int(cache.decr(_SLEEPS_LEFT.format(point=point))) >= 0
-    except ValueError:  # no count armed: every pass sleeps
-        return True
+    except ValueError:  # disarmed since this pass read the armed state
+        return False
 
 
 def fault_hits(point: str) -> int:
@@ -72,7 +77,10 @@ def fault_point(point: str) -> None:
     raise_times = cache.get(_RAISE.format(point=point))
     if sleep_seconds is None and raise_times is None:
         return
-    cache.set(_HIT.format(point=point), fault_hits(point) + 1, timeout=3600)
+    try:
+        cache.incr(_HIT.format(point=point))
+    except ValueError:  # disarmed since this pass read the armed state
+        return
     if sleep_seconds and _sleep_due(point):
         cache.set(_PID.format(point=point), os.getpid(), timeout=3600)
         time.sleep(float(sleep_seconds))
