@@ -7,16 +7,22 @@ see monitoring report Redis down). Short socket timeouts: monitoring must
 answer "Redis is down" quickly, and a worker's signal handler must never
 stall a task."""
 
+import asyncio
 import os
 import threading
+import weakref
 
 import redis
+import redis.asyncio as aredis
 from django.conf import settings
 
 SOCKET_TIMEOUT_SECONDS = 0.5
 
 _lock = threading.Lock()
 _clients: dict[tuple[int, str], redis.Redis] = {}
+_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aredis.Redis]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def redis_client() -> redis.Redis:
@@ -35,3 +41,19 @@ def redis_client() -> redis.Redis:
             )
             _clients[key] = client
         return client
+
+
+def redis_client_async() -> aredis.Redis:
+    """A client bound to the running event loop (an asyncio client cannot be
+    shared across loops; tests start a loop per test), strings not bytes."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = aredis.Redis.from_url(
+            settings.REDIS_URL,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
+            decode_responses=True,
+        )
+        _async_clients[loop] = client
+    return client

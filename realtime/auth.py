@@ -5,6 +5,8 @@ Two paths (docs/realtime.md, "Authentication"):
   Native clients send no Origin, so none is required; a browser that sends
   one must send an allowed one (a page on another site that somehow got a
   ticket still cannot use it).
+  The ticket is redeemed in Redis on the event loop; that its user is still
+  active is checked by the consumer's first query (selectors.stream_start).
 - otherwise the session cookie, and then the page's own origin is required:
   an Origin whose host and port are the handshake's Host (a host in
   ALLOWED_HOSTS), https when the socket is wss, or an origin listed in
@@ -17,12 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from channels.auth import get_user
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from realtime import selectors, services
+from realtime import services
 from realtime.close_codes import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHENTICATED
-from realtime.db import db
 
 
 @dataclass(frozen=True)
@@ -63,14 +65,6 @@ def origin_is_allowed(origin: str | None, *, host: str | None, secure: bool) -> 
     return origin_host == host_name and (origin_port or default) == (host_port or default)
 
 
-def _ticket_user(ticket: str) -> int | None:
-    user_id = services.ticket_redeem(ticket=ticket)
-    if user_id is None:
-        return None
-    user = selectors.stream_user(user_id=user_id)
-    return user.pk if user is not None else None
-
-
 async def authenticate(scope: dict[str, Any]) -> AuthResult:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     origin = _header(scope, b"origin")
@@ -78,13 +72,14 @@ async def authenticate(scope: dict[str, Any]) -> AuthResult:
     if "ticket" in query:
         if origin is not None and not origin_is_allowed(origin, host=host, secure=secure):
             return AuthResult(None, CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
-        user_id = await db(_ticket_user)(query["ticket"][0])
+        user_id = await services.ticket_redeem(ticket=query["ticket"][0])
         if user_id is None:
             return AuthResult(None, CLOSE_UNAUTHENTICATED, "ticket unknown, expired or used")
         return AuthResult(user_id, None, "ticket")
     if not origin_is_allowed(origin, host=host, secure=secure):
         return AuthResult(None, CLOSE_FORBIDDEN_ORIGIN, "origin missing or not allowed")
-    user = scope.get("user")
-    if user is None or not user.is_authenticated or not user.is_active:
+    # Only now, and only for a cookie: a ticket connection never loads a session.
+    user = await get_user(scope)
+    if not user.is_authenticated or not user.is_active:
         return AuthResult(None, CLOSE_UNAUTHENTICATED, "not logged in")
     return AuthResult(user.pk, None, "session")

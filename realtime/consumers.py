@@ -34,7 +34,13 @@ from django.utils import timezone
 
 from realtime import selectors
 from realtime.auth import authenticate
-from realtime.close_codes import CLOSE_RATE_LIMITED, CLOSE_SILENT, CLOSE_TOO_BIG, too_big_reason
+from realtime.close_codes import (
+    CLOSE_RATE_LIMITED,
+    CLOSE_SILENT,
+    CLOSE_TOO_BIG,
+    CLOSE_UNAUTHENTICATED,
+    too_big_reason,
+)
 from realtime.db import db
 from realtime.groups import ticker_group, user_group
 from realtime.publish import event_frame
@@ -88,11 +94,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.closing = True
             await self.close(code=result.close_code, reason=result.reason)
             return
-        self.user_id = result.user_id
         # Join before reading last_seq: an event committed in between is then
         # either counted in last_seq or delivered live, never neither.
-        await self.channel_layer.group_add(user_group(self.user_id), self.channel_name)
-        self.last_sent = await db(selectors.event_last_seq)(user_id=self.user_id)
+        await self.channel_layer.group_add(user_group(result.user_id), self.channel_name)
+        last_seq = await db(selectors.stream_start)(user_id=result.user_id)
+        if last_seq is None:  # deactivated since its ticket was issued
+            await self.channel_layer.group_discard(user_group(result.user_id), self.channel_name)
+            self.closing = True
+            await self.close(code=CLOSE_UNAUTHENTICATED, reason="user inactive")
+            return
+        self.user_id, self.last_sent = result.user_id, last_seq
         # Seqs in (floor, last_sent] have been sent on this connection.
         self.floor = self.last_sent
         await self.send_frame(

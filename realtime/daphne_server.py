@@ -23,6 +23,10 @@ docs/scaling.md "Draining"):
   (the load balancer): only the balancer may say who the client is, which
   scheme and host it used (daphne's `--proxy-headers` and Django's
   `USE_X_FORWARDED_HOST` / `SECURE_PROXY_SSL_HEADER` read them).
+- autobahn's `pformat` of every connection's settings, made for a debug
+  log line that is off, is done only if that line is written: it was a
+  tenth of an accept's CPU in a reconnect storm (docs/scaling.md,
+  "Accepts").
 - Started by the supervisor (realtime/supervisor.py) it serves an inherited
   listening socket, tells the supervisor when it is ready, and drains if
   the supervisor dies.
@@ -34,12 +38,14 @@ import asyncio
 import ipaddress
 import logging
 import os
+import pprint
 import signal
 import socket
 import time
 from functools import cache
 from typing import Any
 
+import autobahn.websocket.protocol
 import daphne.server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
@@ -55,6 +61,29 @@ logger = logging.getLogger("realtime.server")
 reactor: Any = _reactor
 
 DRAIN_CHECK_SECONDS = 0.1
+
+
+# --- autobahn's debug formatting ---------------------------------------------------
+
+
+class LazyPformat:
+    """`pprint.pformat(value)` when, and only if, a log line is written."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return pprint.pformat(self.value)
+
+    __repr__ = __str__
+
+
+# Framework internal: autobahn calls its module's `pformat` for debug lines
+# only (websocket/protocol.py); tests/realtime/test_channels_internals.py
+# fails if that name goes away.
+autobahn.websocket.protocol.pformat = LazyPformat  # type: ignore[assignment]
 
 
 # --- WebSocket close frames -------------------------------------------------------

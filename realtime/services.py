@@ -10,6 +10,7 @@ connections race with the same ticket. Only a SHA-256 of the ticket is used as
 the Redis key: a Redis dump yields no usable ticket.
 """
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime
@@ -18,6 +19,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from core.redis import redis_client_async
 from realtime.models import Event
 from realtime.publish import publish
 from realtime.schemas import NOTIFICATION, notification_data
@@ -35,9 +37,15 @@ def _ticket_redis() -> redis.Redis:
 
 
 def _ticket_key(ticket: str) -> str:
-    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
     digest = hashlib.sha256(ticket.encode()).hexdigest()
-    return f"{prefix}:wsticket:{digest}"
+    return f"{_key_prefix()}:wsticket:{digest}"
+
+
+@functools.cache
+def _key_prefix() -> str:
+    # Once per process: the settings lookup showed in a reconnect storm's
+    # profile, and the prefix never changes while a process runs.
+    return str(settings.CACHES["default"].get("KEY_PREFIX", ""))
 
 
 def ticket_create(*, user_id: int) -> str:
@@ -47,14 +55,17 @@ def ticket_create(*, user_id: int) -> str:
     return ticket
 
 
-def ticket_redeem(*, ticket: str) -> int | None:
-    """The user id of a valid ticket, consuming it; None if unknown, expired or used."""
+async def ticket_redeem(*, ticket: str) -> int | None:
+    """The user id of a valid ticket, consuming it; None if unknown, expired or used.
+
+    Async, on the server's event loop: a reconnect storm redeems a ticket per
+    socket, and a thread hop each was a large part of an accept's cost
+    (bench/ws_accept.py, docs/scaling.md). Whether the user is still active
+    is checked by the consumer's first query (selectors.stream_start)."""
     if not ticket or len(ticket) > 128:
         return None
-    value = _ticket_redis().getdel(_ticket_key(ticket))
-    if not isinstance(value, bytes):
-        return None
-    return int(value)
+    value = await redis_client_async().getdel(_ticket_key(ticket))
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 def event_prune(*, older_than: datetime) -> int:

@@ -1,5 +1,5 @@
 """Helpers for the consumer tests: a WebsocketCommunicator against the real
-routing (AuthMiddlewareStack + consumer) and the real channels-redis layer."""
+routing (SessionMiddlewareStack + consumer) and the real channels-redis layer."""
 
 from collections.abc import Callable
 from typing import Any

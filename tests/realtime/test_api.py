@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -27,7 +28,7 @@ def test_ticket_with_token_auth(user):
     body = response.json()
     assert body["expires_in"] == 30
     assert body["url"] == f"/ws/stream/?ticket={body['ticket']}"
-    assert services.ticket_redeem(ticket=body["ticket"]) == user.pk
+    assert async_to_sync(services.ticket_redeem)(ticket=body["ticket"]) == user.pk
 
 
 def test_ticket_with_session_needs_csrf(user):

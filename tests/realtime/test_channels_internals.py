@@ -52,3 +52,20 @@ async def test_the_override_runs_the_handler_without_closing_old_connections():
 async def test_the_override_refuses_a_message_without_a_handler():
     with pytest.raises(ValueError, match=r"no handler for message type nothing\.here"):
         await StreamConsumer().dispatch({"type": "nothing.here"})
+
+
+def test_autobahn_formats_its_debug_lines_through_the_name_the_server_replaces():
+    """realtime.daphne_server makes autobahn's `pformat` lazy (an accept's
+    debug formatting, never logged); if autobahn stops calling it by that
+    name, the replacement silently stops saving anything."""
+    import pprint
+
+    import autobahn.websocket.protocol as protocol
+
+    from realtime.daphne_server import LazyPformat
+
+    source = inspect.getsource(protocol.WebSocketProtocol._connectionMade)
+    assert 'self.log.debug("\\n{attrs}", attrs=pformat(configAttrLog))' in source
+    assert protocol.pformat is LazyPformat
+    value = [("openHandshakeTimeout", 5, "Factory")] * 3
+    assert str(protocol.pformat(value)) == pprint.pformat(value)

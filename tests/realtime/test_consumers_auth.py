@@ -1,9 +1,11 @@
 """Every way in, and every refusal, with the documented close codes."""
 
 import asyncio
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db.backends.utils import CursorWrapper
 
 from realtime.auth import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHENTICATED, origin_is_allowed
 from tests.realtime.conftest import (
@@ -64,6 +66,45 @@ async def test_ticket_of_a_deactivated_user_is_refused(user):
     comm = communicator(f"/ws/stream/?ticket={ticket}")
     await comm.connect()
     assert await closed_with(comm) == CLOSE_UNAUTHENTICATED
+    await comm.disconnect()
+
+
+class _Statements:
+    """SQL statements run by any thread (the consumer's reads run on a pool
+    thread, out of reach of a per-connection CaptureQueriesContext)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.sql: list[str] = []
+        real = CursorWrapper._execute
+
+        def counted(cursor: CursorWrapper, sql: str, *args: Any) -> Any:
+            self.sql.append(sql)
+            return real(cursor, sql, *args)
+
+        monkeypatch.setattr(CursorWrapper, "_execute", counted)
+
+
+async def test_a_ticket_connection_costs_one_statement_and_no_session(user, monkeypatch):
+    """A reconnect storm is tickets: the ticket is redeemed in Redis, and one
+    statement reads "still active" and `last_seq` together (docs/scaling.md)."""
+    ticket = await ticket_for(user)
+    statements = _Statements(monkeypatch)
+    comm = communicator(f"/ws/stream/?ticket={ticket}")
+    await comm.connect()
+    assert (await comm.receive_json_from(timeout=5))["type"] == "hello"
+    assert len(statements.sql) == 1, statements.sql
+    assert "django_session" not in statements.sql[0]
+    await comm.disconnect()
+
+
+async def test_a_session_connection_reads_the_session_then_one_statement(user, monkeypatch):
+    cookie = await session_cookie_for(user)
+    statements = _Statements(monkeypatch)
+    comm = communicator(headers=[(b"cookie", f"sessionid={cookie}".encode()), (b"origin", ORIGIN)])
+    await comm.connect()
+    assert (await comm.receive_json_from(timeout=5))["type"] == "hello"
+    tables = [next(t for t in ("django_session", "auth_user") if t in sql) for sql in statements.sql]
+    assert tables == ["django_session", "auth_user", "auth_user"], statements.sql
     await comm.disconnect()
 
 

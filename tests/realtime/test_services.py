@@ -2,6 +2,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,13 +12,16 @@ from realtime.publish import publish
 from realtime.schemas import notification_data
 from realtime.selectors import ResumeStatus, event_resume_check
 
+ticket_redeem = async_to_sync(services.ticket_redeem)
+
 
 def test_ticket_is_single_use(user):
     ticket = services.ticket_create(user_id=user.pk)
-    assert services.ticket_redeem(ticket=ticket) == user.pk
-    assert services.ticket_redeem(ticket=ticket) is None
-    assert services.ticket_redeem(ticket="unknown") is None
-    assert services.ticket_redeem(ticket="") is None
+    assert ticket_redeem(ticket=ticket) == user.pk
+    assert ticket_redeem(ticket=ticket) is None
+    assert ticket_redeem(ticket="unknown") is None
+    assert ticket_redeem(ticket="") is None
+    assert ticket_redeem(ticket="x" * 129) is None
 
 
 def test_racing_redeems_of_one_ticket_succeed_exactly_once(user):
@@ -27,7 +31,7 @@ def test_racing_redeems_of_one_ticket_succeed_exactly_once(user):
 
     def redeem():
         barrier.wait()
-        results.append(services.ticket_redeem(ticket=ticket))
+        results.append(ticket_redeem(ticket=ticket))
 
     threads = [threading.Thread(target=redeem) for _ in range(8)]
     for t in threads:
