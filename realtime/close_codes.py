@@ -13,7 +13,8 @@ CLOSE_UNAUTHENTICATED = 4001  # 401: no session; ticket unknown, expired, used
 CLOSE_FORBIDDEN_ORIGIN = 4003  # 403: Origin not allowed for the credential
 CLOSE_SILENT = 4008  # 408: no client frame for 3 heartbeat intervals
 CLOSE_TOO_BIG = 4013  # 413: a client frame above WS_MAX_FRAME_BYTES
-CLOSE_RATE_LIMITED = 4029  # 429: more than WS_MAX_MESSAGES_PER_SECOND frames
+CLOSE_RATE_LIMITED = 4029  # 429: more than WS_MAX_MESSAGES_PER_SECOND frames,
+# or more than WS_MAX_CONNECTIONS_PER_USER open streams on one web process
 
 # Sent by the server itself (realtime/daphne_server.py), not the consumer: the
 # process is draining (SIGTERM: a deploy or a restart). The standard "Service
@@ -27,3 +28,7 @@ def too_big_reason(limit: int) -> str:
     """The close reason of an oversize frame, the same whether the consumer or
     the server's frame parser (realtime.server) caught it."""
     return f"frame over {limit} bytes"
+
+
+def too_many_connections_reason(limit: int) -> str:
+    return f"more than {limit} connections for this user"

@@ -20,6 +20,7 @@ ticks: memory per connection stays bounded and nothing is lost.
 """
 
 import asyncio
+import collections
 import json
 import logging
 import re
@@ -40,6 +41,7 @@ from realtime.close_codes import (
     CLOSE_TOO_BIG,
     CLOSE_UNAUTHENTICATED,
     too_big_reason,
+    too_many_connections_reason,
 )
 from realtime.db import db
 from realtime.groups import ticker_group, user_group
@@ -49,12 +51,18 @@ from realtime.registry import symbol_is_valid
 logger = logging.getLogger(__name__)
 
 MAX_SYMBOLS = 50
+# Open streams per user in this process (one event loop: no lock needed). Per
+# process, not global, on purpose: a global count is a Redis round trip per
+# accept and per heartbeat, and a killed process's entries would need expiry.
+# With N web processes a user may hold up to N x the limit (docs/scaling.md).
+_open_per_user: collections.Counter[int] = collections.Counter()
 SINCE = re.compile(r"[0-9]{1,18}")
 WS_MAX_BACKLOG = 1000
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
     user_id: int | None = None
+    counted_user: int | None = None  # counted in _open_per_user until disconnect
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels (4.2+) runs close_old_connections through sync_to_async
@@ -94,6 +102,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.closing = True
             await self.close(code=result.close_code, reason=result.reason)
             return
+        limit = settings.WS_MAX_CONNECTIONS_PER_USER
+        if _open_per_user[result.user_id] >= limit:
+            self.closing = True
+            await self.close(code=CLOSE_RATE_LIMITED, reason=too_many_connections_reason(limit))
+            return
+        _open_per_user[result.user_id] += 1
+        self.counted_user = result.user_id
         # Join before reading last_seq: an event committed in between is then
         # either counted in last_seq or delivered live, never neither.
         await self.channel_layer.group_add(user_group(result.user_id), self.channel_name)
@@ -127,6 +142,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.closing = True
+        if self.counted_user is not None:
+            _open_per_user[self.counted_user] -= 1
+            if _open_per_user[self.counted_user] <= 0:
+                del _open_per_user[self.counted_user]
+            self.counted_user = None
         if self.heartbeat_task is not None:
             self.heartbeat_task.cancel()
         if self.user_id is not None:

@@ -378,6 +378,10 @@ EVENT_RETENTION = timedelta(days=env_int("EVENT_RETENTION_DAYS", 7))
 WS_HEARTBEAT_SECONDS = env_int("WS_HEARTBEAT_SECONDS", 20)
 WS_MAX_MESSAGES_PER_SECOND = env_int("WS_MAX_MESSAGES_PER_SECOND", 20)
 WS_MAX_FRAME_BYTES = 64 * 1024
+# Open streams per user per web process (docs/realtime.md "Close codes"): tabs
+# and devices of one person, with room to spare; a script opening sockets in
+# a loop is refused with 4029.
+WS_MAX_CONNECTIONS_PER_USER = env_int("WS_MAX_CONNECTIONS_PER_USER", 20)
 WS_TICKET_TTL_SECONDS = 30
 
 # --- Web Push (docs/push.md) ----------------------------------------------

@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 MAX_FRAME = 65536
 MAX_RATE = 5
 HEARTBEAT = 1
+MAX_CONNECTIONS = 3
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,11 @@ def web(tmp_path_factory):
         ),
         name=f"web:{port}",
         log=log,
-        env=child_env(WS_MAX_MESSAGES_PER_SECOND=str(MAX_RATE), WS_HEARTBEAT_SECONDS=str(HEARTBEAT)),
+        env=child_env(
+            WS_MAX_MESSAGES_PER_SECOND=str(MAX_RATE),
+            WS_HEARTBEAT_SECONDS=str(HEARTBEAT),
+            WS_MAX_CONNECTIONS_PER_USER=str(MAX_CONNECTIONS),
+        ),
     )
     wait_for(lambda: listening(port), timeout=60, what=f"realtime.server on port {port}")
     try:
@@ -142,6 +147,26 @@ async def test_flood_gets_rate_limited_then_4029(web, user):
     assert [f["type"] for f in frames] == ["pong"] * MAX_RATE + ["error"]
     assert frames[-1]["code"] == "rate_limited"
     assert (code, reason) == (CLOSE_RATE_LIMITED, f"more than {MAX_RATE} messages per second")
+    assert_no_traceback(log)
+
+
+async def test_one_stream_over_the_users_limit_is_4029(web, user):
+    port, log = web
+    held = [open_socket(port, f"?ticket={await ticket(user)}") for _ in range(MAX_CONNECTIONS)]
+    sockets = [await connecting for connecting in held]
+    try:
+        for ws in sockets:
+            assert json.loads(await ws.recv())["type"] == "hello"
+        async with open_socket(port, f"?ticket={await ticket(user)}") as ws:
+            code, reason, frames = await close_frame(ws)
+        assert (code, reason, frames) == (
+            CLOSE_RATE_LIMITED,
+            f"more than {MAX_CONNECTIONS} connections for this user",
+            [],
+        )
+    finally:
+        for ws in sockets:
+            await ws.close()
     assert_no_traceback(log)
 
 

@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from django.db.backends.utils import CursorWrapper
 
 from realtime.auth import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHENTICATED, origin_is_allowed
+from realtime.close_codes import CLOSE_RATE_LIMITED
 from tests.realtime.conftest import (
     ORIGIN,
     closed_with,
@@ -194,3 +195,29 @@ async def test_refused_connection_ignores_what_it_is_sent(user):
 def test_origin_is_the_pages_own(settings, origin, host, secure, allowed):
     settings.CSRF_TRUSTED_ORIGINS = ["https://app.example"]
     assert origin_is_allowed(origin, host=host, secure=secure) is allowed
+
+
+async def test_a_user_with_the_limit_of_open_streams_is_refused_the_next_until_one_closes(user, settings):
+    settings.WS_MAX_CONNECTIONS_PER_USER = 2
+    first, _ = await open_with_ticket(user)
+    second, _ = await open_with_ticket(user)
+    third = communicator(f"/ws/stream/?ticket={await ticket_for(user)}")
+    await third.connect()
+    closed = await third.receive_output(timeout=5)
+    assert (closed["code"], closed["reason"]) == (CLOSE_RATE_LIMITED, "more than 2 connections for this user")
+    await third.disconnect()
+
+    await first.disconnect()
+    again, hello = await open_with_ticket(user)
+    assert hello["user"] == user.pk
+    for comm in (second, again):
+        await comm.disconnect()
+
+
+async def test_the_stream_limit_is_per_user(user, other_user, settings):
+    settings.WS_MAX_CONNECTIONS_PER_USER = 1
+    mine, _ = await open_with_ticket(user)
+    theirs, hello = await open_with_ticket(other_user)
+    assert hello["user"] == other_user.pk
+    for comm in (mine, theirs):
+        await comm.disconnect()
