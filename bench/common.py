@@ -22,6 +22,22 @@ def admin_exec(url: str, sql: str) -> None:
         conn.execute(sql)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live children (a
+    launcher of several web processes, a Celery worker's pool)."""
+    import psutil
+
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        for process in [root, *root.children(recursive=True)]:
+            times = process.cpu_times()
+            total += times.user + times.system
+    except psutil.NoSuchProcess:
+        pass
+    return total
+
+
 def percentiles(samples_ms: list[float], *, places: int = 2) -> dict[str, float]:
     if not samples_ms:
         return {"n": 0}

@@ -4,8 +4,9 @@
 
 Everything runs on this machine in processes this script starts and always
 stops: its own Redis (free port), its own PostgreSQL database
-(`tv_bench_mixed`, dropped and re-created), the web server (daphne
-`config.asgi:application`, as the Procfile runs it), one Celery worker
+(`tv_bench_mixed`, dropped and re-created), the web server (BENCH_WEB_PROCESSES
+daphne processes on one port through `realtime.server`, as the Procfile runs
+them; 1 by default), one Celery worker
 (prefork, 2 children), the market feed (`run_market_feed`, real ticks) and,
 in this process, the asyncio clients (`websockets`) and an HTTP request
 pool. Production settings (a psycopg pool per process, DEBUG off).
@@ -20,8 +21,9 @@ their schedule whether or not earlier ones finished):
 
 Per phase: HTTP latency of `POST /api/v1/trades/` from its scheduled start
 (p50/p99), request -> `trade.opened` frame latency on the requester's socket
-(p50/p99), ticks received per second, and for every user the events received
-live against the events stored (missing / duplicated). At the end the staff
+(p50/p99), ticks received per second, CPU seconds of the web processes and
+of the worker (in all and per 1,000 trades), and for every user the events
+received live against the events stored (missing / duplicated). At the end the staff
 health report (`/api/v1/ops/health/`) is read through the same server.
 
 Goals (issue 7, measured against the baselines of the same run): all sockets
@@ -62,6 +64,7 @@ import websockets
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import cpu_seconds  # noqa: E402
 from config.env import with_database  # noqa: E402
 from tests.children import redis_server_binary  # noqa: E402
 
@@ -72,6 +75,10 @@ TICKER_USERS = int(os.environ.get("BENCH_TICKER_USERS", "100"))
 TRADERS = int(os.environ.get("BENCH_TRADERS", "50"))
 RATE = float(os.environ.get("BENCH_RATE", "20"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
+# Web processes on the port, as `./dev.py run` starts them (realtime.server).
+WEB_PROCESSES = int(os.environ.get("BENCH_WEB_PROCESSES", "1"))
+# The process trees whose CPU each phase reports (set in main).
+PIDS: dict[str, int] = {}
 PROFILE = os.environ.get("BENCH_PROFILE", "") == "1"
 DATABASE = "tv_bench_mixed"
 SYMBOLS = ["BTC-USD", "ETH-USD"]
@@ -255,6 +262,7 @@ async def run_phase(
     http_latency: list[float] = []
     statuses: dict[int, int] = {}
     ticks_before = sum(s.ticks for s in streams.values())
+    cpu_before = {name: cpu_seconds(pid) for name, pid in PIDS.items()}
 
     async def one(at: float, user_id: int) -> None:
         status, trade_id = await loop.run_in_executor(pool, post_trade, port, tokens[user_id], SYMBOLS[0])
@@ -281,8 +289,14 @@ async def run_phase(
     opened_at = {tid: t for s in streams.values() for tid, t in s.opened.items()}
     opened_latency = [opened_at[tid] - at for tid, at in sent.items() if tid in opened_at]
     ticks = sum(s.ticks for s in streams.values()) - ticks_before
+    cpu = {name: round(cpu_seconds(pid) - cpu_before[name], 2) for name, pid in PIDS.items()}
     log(f"{name}: {len(sent)} trades accepted, {len(opened_latency)} opened frames")
     return {
+        "web_processes": WEB_PROCESSES,
+        "cpu_s": cpu,
+        # Every trade's request, its events' frames and (mixed) the ticks.
+        "cpu_s_per_1000_trades": {k: round(1000 * v / max(1, len(sent)), 2) for k, v in cpu.items()},
+        "frames_delivered": len(opened_latency) + ticks,
         "sockets": len(streams),
         "ticker_subscribers": sum(1 for s in streams.values() if s.user_id in _subscribed),
         "offered_trades_per_s": RATE,
@@ -488,10 +502,14 @@ def main() -> None:
         wait_for_port(redis_port)
         subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         web = procs.start(
-            "web", PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(web_port), "config.asgi:application"
+            *("web", PY, "-m", "realtime.server", "--processes", str(WEB_PROCESSES)),
+            *("-b", "127.0.0.1", "-p", str(web_port), "--websocket_timeout", "-1", "config.asgi:application"),
         )
         worker = [PY, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "2"]
-        procs.start("worker", *worker, "--loglevel", "WARNING", "--without-gossip", "--without-mingle")
+        celery = procs.start(
+            "worker", *worker, "--loglevel", "WARNING", "--without-gossip", "--without-mingle"
+        )
+        PIDS.update(web=web.pid, worker=celery.pid)
         procs.start("feed", PY, "manage.py", "run_market_feed", "--symbols", ",".join(SYMBOLS))
         wait_for_port(web_port)
         os.environ.update(env)

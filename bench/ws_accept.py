@@ -41,10 +41,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from common import admin_exec  # noqa: E402
-
+from bench.common import admin_exec, cpu_seconds  # noqa: E402
 from config.env import with_database  # noqa: E402
 from tests.children import free_port, redis_server_binary  # noqa: E402
 
@@ -55,21 +53,6 @@ PROFILE_DIR = Path(tempfile.gettempdir())
 
 def log(message: str) -> None:
     print(f"[ws_accept {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children, alive ones included."""
-    import psutil
-
-    total = 0.0
-    try:
-        root = psutil.Process(pid)
-        for process in [root, *root.children(recursive=True)]:
-            times = process.cpu_times()
-            total += times.user + times.system
-    except psutil.NoSuchProcess:
-        pass
-    return total
 
 
 # --- the load generator (a child process: --client) ---------------------------

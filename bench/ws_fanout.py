@@ -47,6 +47,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import cpu_seconds  # noqa: E402
 from config.env import with_database  # noqa: E402
 from tests.children import redis_server_binary  # noqa: E402
 
@@ -126,22 +127,11 @@ def server_cmd(kind: str, port: int) -> list[str]:
     if kind == "uvicorn":
         server = ["uvicorn", "config.asgi:application", "--log-level", "warning", "--ws-max-size", "65536"]
         return [PY, "-m", *server, "--port", str(port)]
-    if WEB_PROCESSES > 1:
-        # The production launcher: WEB_PROCESSES daphne processes on one socket.
-        return [
-            *(PY, "-m", "realtime.server", "--processes", str(WEB_PROCESSES)),
-            *("-b", "127.0.0.1", "-p", str(port), "--websocket-max-message-size", "65536"),
-            "config.asgi:application",
-        ]
+    # As the Procfile runs it: WEB_PROCESSES daphne processes on one socket.
     return [
-        PY,
-        "-m",
-        "daphne",
-        "-p",
-        str(port),
-        "--websocket-max-message-size",
-        "65536",
-        "config.asgi:application",
+        *(PY, "-m", "realtime.server", "--processes", str(WEB_PROCESSES)),
+        *("-b", "127.0.0.1", "-p", str(port), "--websocket_timeout", "-1"),
+        *("--websocket-max-message-size", "65536", "config.asgi:application"),
     ]
 
 
@@ -299,9 +289,12 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def phase_report(clients: Clients, phase: str, offered: int, pub: dict[str, Any]) -> dict[str, Any]:
+def phase_report(
+    clients: Clients, phase: str, offered: int, pub: dict[str, Any], server_cpu: float
+) -> dict[str, Any]:
     lat = clients.latency[phase]
     span = clients.last_receipt.get(phase, 0) - clients.first_commit.get(phase, 0)
+    delivered = clients.received[phase]
     return {
         "offered": offered,
         "published": pub["sent"],
@@ -311,6 +304,9 @@ def phase_report(clients: Clients, phase: str, offered: int, pub: dict[str, Any]
         "delivered_per_s": round(clients.received[phase] / span, 1) if span > 0 else None,
         "p50_ms": round(1000 * statistics.median(lat), 1) if lat else None,
         "p99_ms": round(1000 * (percentile(lat, 0.99) or 0), 1) if lat else None,
+        # The server's process tree (every web process), publisher excluded.
+        "server_cpu_s": round(server_cpu, 2),
+        "server_cpu_s_per_1000_delivered": round(1000 * server_cpu / delivered, 3) if delivered else None,
     }
 
 
@@ -341,6 +337,7 @@ async def run_stack(
             "connects_per_s": round(connect_rate, 1),
         }
         offered = args.rate * args.rate_seconds
+        cpu = cpu_seconds(server.pid)
         pub = await asyncio.to_thread(
             run_publisher,
             env,
@@ -354,9 +351,10 @@ async def run_stack(
         )
         await clients.wait_for("rate", pub["sent"])
         log(f"{kind}: rate phase done ({clients.received['rate']} received); fast phase")
-        report["rate"] = phase_report(clients, "rate", offered, pub)
+        report["rate"] = phase_report(clients, "rate", offered, pub, cpu_seconds(server.pid) - cpu)
         await clients.ping_all()
         base = offered // len(users)
+        cpu = cpu_seconds(server.pid)
         pub = await asyncio.to_thread(
             run_publisher,
             env,
@@ -371,7 +369,7 @@ async def run_stack(
         )
         await clients.wait_for("fast", pub["sent"])
         log(f"{kind}: fast phase done ({clients.received['fast']} received)")
-        report["fast"] = phase_report(clients, "fast", args.burst, pub)
+        report["fast"] = phase_report(clients, "fast", args.burst, pub, cpu_seconds(server.pid) - cpu)
         report["server_rss_mb"] = round(rss_kb(server.pid) / 1024, 1)
         if kind != "bare":
             report.update(await loss_check(clients, urls, port))
