@@ -69,3 +69,55 @@ def test_autobahn_formats_its_debug_lines_through_the_name_the_server_replaces()
     assert protocol.pformat is LazyPformat
     value = [("openHandshakeTimeout", 5, "Factory")] * 3
     assert str(protocol.pformat(value)) == pprint.pformat(value)
+
+
+# channels-redis 4.3's code that realtime/channel_layer.py copies, as read then.
+UPSTREAM_NEW_CHANNEL = '''
+async def new_channel(self, prefix="specific."):
+    """
+    Returns a new channel name that can be used by a consumer in our
+    process as a specific channel.
+    """
+    channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+    await self._subscribe_to_channel(channel)
+    return channel
+'''
+UPSTREAM_SUBSCRIBE_TO_CHANNEL = """
+async def _subscribe_to_channel(self, channel):
+    self.channels[channel] = asyncio.Queue()
+    shard = self._get_shard(channel)
+    await shard.subscribe(channel)
+"""
+UPSTREAM_GET_LAYER = """
+def _get_layer(self):
+    loop = asyncio.get_running_loop()
+
+    try:
+        layer = self._layers[loop]
+    except KeyError:
+        layer = RedisPubSubLoopLayer(
+            *self._args,
+            **self._kwargs,
+            channel_layer=self,
+        )
+        self._layers[loop] = layer
+        _wrap_close(self, loop)
+
+    return layer
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "copied"),
+    [
+        ("RedisPubSubLoopLayer.new_channel", UPSTREAM_NEW_CHANNEL),
+        ("RedisPubSubLoopLayer._subscribe_to_channel", UPSTREAM_SUBSCRIBE_TO_CHANNEL),
+        ("RedisPubSubChannelLayer._get_layer", UPSTREAM_GET_LAYER),
+    ],
+)
+def test_the_channels_redis_code_the_stream_layer_copies_is_unchanged(function, copied):
+    from channels_redis import pubsub
+
+    owner, name = function.split(".")
+    upstream = textwrap.dedent(inspect.getsource(getattr(getattr(pubsub, owner), name))).strip()
+    assert upstream == copied.strip(), f"channels-redis changed {function}: re-read realtime/channel_layer.py"

@@ -136,3 +136,25 @@ def test_a_pipelined_batch_to_a_dead_layer_is_logged_not_raised(dead_layer, capl
     assert "channel layer send of 2 messages failed" in caplog.text
     # The loop goes on: a later send is attempted (and fails the same way).
     assert layer.layer_group_send(group="user.1", message={"type": "x"}, wait=True) is False
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_consumers_own_channel_is_not_subscribed_yet_its_groups_deliver():
+    """realtime.channel_layer: one SUBSCRIBE per socket (its user group), not
+    two; what a group carries still reaches the channel's queue."""
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    from realtime.channel_layer import StreamChannelLayer
+
+    channel_layer = get_channel_layer()
+    assert isinstance(channel_layer, StreamChannelLayer)
+    channel = await channel_layer.new_channel()
+    loop_layer = channel_layer._get_layer()
+    subscribed = set().union(*(shard._subscribed_to for shard in loop_layer._shards))
+    assert channel not in subscribed
+    await channel_layer.group_add("user.9", channel)
+    await channel_layer.group_send("user.9", {"type": "event.message", "n": 1})
+    assert (await asyncio.wait_for(channel_layer.receive(channel), 5))["n"] == 1
+    await channel_layer.group_discard("user.9", channel)
