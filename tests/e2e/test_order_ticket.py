@@ -89,3 +89,40 @@ def test_changing_the_ticket_after_the_review_asks_for_a_new_review(stack, feed,
     expect(ticket).to_have_attribute("data-state", "edit")
     expect(page.locator('#ticket-preview [data-quote="total"]')).to_have_text("1,001.00 USD")
     assert not Trade.objects.filter(user=user).exists()
+
+
+def test_the_ticket_turns_percentages_into_prices_like_the_server(stack, page_factory):
+    """A level typed as a percentage is sent as the price the script makes
+    of it: the same price, rounding ties included, as the server's no-script
+    path (trade_level_from_percent)."""
+    from tests.trading.trades_support import make_instrument
+    from tests.trading.trades_support import quote as record_price
+    from trading.trades.quotes import trade_level_from_percent
+
+    cases = [
+        # (price, percent, side, level, price scale)
+        ("10.10", "5", "buy", "take_profit", 2),  # 10.605: a tie, to the even 10.60
+        ("10.30", "5", "buy", "take_profit", 2),  # 10.815: a tie, to the even 10.82
+        ("10.10", "5", "buy", "stop_loss", 2),  # 9.595 → 9.60
+        ("100.01", "2.5", "sell", "take_profit", 2),
+        ("65000.00", "0.125", "sell", "stop_loss", 2),
+        ("1.23457", "33.3333", "buy", "take_profit", 5),
+    ]
+    expected = []
+    for index, (price, percent, side, level, scale) in enumerate(cases):
+        inst = make_instrument(f"PCT{index}-USD", price_scale=scale)
+        record_price(inst, price)
+        made = trade_level_from_percent(instrument=inst.symbol, side=side, level=level, percent=percent)
+        expected.append(f"{made:f}")
+    page = page_factory()
+    page.goto(f"{stack.url}/static/frontend/css/base.css")
+    results = page.evaluate(
+        """async (cases) => {
+            const l = await import('/static/frontend/js/levels.js');
+            return cases.map(([price, percent, side, level, scale]) =>
+              l.levelFromPercent(price, percent, (level === 'take_profit') === (side === 'buy'), scale));
+        }""",
+        cases,
+    )
+    assert results == expected
+    assert expected[:3] == ["10.60", "10.82", "9.60"]

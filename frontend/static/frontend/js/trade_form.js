@@ -10,8 +10,9 @@
 import { ApiError, api } from "./api.js";
 import { el } from "./dom.js";
 import * as market from "./market.js";
+import { levelFromPercent } from "./levels.js";
 import { closedLabel } from "./market_hours.js";
-import { dec, format, mul, round } from "./money.js";
+import { format } from "./money.js";
 
 const form = document.getElementById("trade-ticket");
 const select = form && form.querySelector('select[name="instrument"]');
@@ -101,19 +102,6 @@ const LEVELS = [
   ["take_profit", "take-profit"],
   ["stop_loss", "stop-loss"],
 ];
-
-/** A percentage from `price` on the level's side, rounded half to even to the
- * instrument's price scale, exactly as the server's
- * trading.trades.quotes.trade_level_from_percent (BigInt decimals). */
-function levelFromPercent(price, percent, up, scale) {
-  const p = dec(percent);
-  const hundred = 100n * 10n ** BigInt(p.scale);
-  const factor = { units: up ? hundred + p.units : hundred - p.units, scale: p.scale };
-  const product = mul(price, factor); // price × (100 ± p)
-  // ÷ 100 is exact (two more places), then one rounding to the price scale.
-  const level = round({ units: product.units, scale: product.scale + 2 }, scale);
-  return format(level, scale).replaceAll(",", "");
-}
 
 /** The API body of what is typed; throws {field: message} for what the
  * server would refuse as malformed, before asking it. */
