@@ -66,7 +66,9 @@ class PlansView(PageView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["instruments"] = selectors.instrument_list()
+        choices = selectors.instrument_choices(at=now())
+        context["instruments"] = choices
+        context["all_closed"] = bool(choices) and not any(c.selected for c in choices)
         return context
 
 

@@ -101,6 +101,9 @@ class ClockSerializer(serializers.Serializer):
     is_open = serializers.BooleanField()
     next_open = serializers.DateTimeField(allow_null=True)
     next_close = serializers.DateTimeField(allow_null=True)
+    zone = serializers.CharField(
+        help_text="The IANA time zone the market states its hours in (its times are shown in it)."
+    )
 
 
 class InstrumentDetailSerializer(InstrumentSerializer):

@@ -208,7 +208,18 @@ def _rules(instrument: Instrument) -> CalendarKindRules:
         raise ValueError(f"unknown calendar {instrument.calendar!r}") from None
 
 
+# The zone each kind states its hours in: what a trader is shown its times in
+# ("opens 09:30 EST"). A market that never closes is shown in UTC.
+ZONES: dict[str, ZoneInfo] = {"always": ZoneInfo("UTC"), "fx": NEW_YORK, "xnys": NEW_YORK}
+
+
 # --- public -------------------------------------------------------------------
+
+
+def exchange_zone(instrument: Instrument) -> ZoneInfo:
+    """The time zone the instrument's market states its hours in."""
+    _rules(instrument)  # the same ValueError for an unknown calendar
+    return ZONES[instrument.calendar]
 
 
 def market_is_open(instrument: Instrument, at: datetime) -> bool:

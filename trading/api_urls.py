@@ -10,6 +10,7 @@ converters.register()
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("trades/", trades.TradeListCreateApi.as_view(), name="trade-api-list"),
+    path("trades/quote/", trades.TradeQuoteApi.as_view(), name="trade-api-quote"),
     path("trades/batch/", trades.TradeBatchApi.as_view(), name="trade-api-batch"),
     path("trades/<id:pk>/", trades.TradeDetailApi.as_view(), name="trade-api-detail"),
     path("trades/<id:pk>/close/", trades.TradeCloseApi.as_view(), name="trade-api-close"),

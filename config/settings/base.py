@@ -222,6 +222,9 @@ REST_FRAMEWORK: dict[str, Any] = {
         "token_obtain": env("THROTTLE_TOKEN_OBTAIN", "10/min"),
         "money": env("THROTTLE_MONEY", "120/min"),
         "trades": env("THROTTLE_TRADES", "3000/min"),
+        # The order ticket asks for a quote as the trader types (debounced):
+        # its own budget, so previews never use up the trade requests'.
+        "quotes": env("THROTTLE_QUOTES", "600/min"),
     },
     "COERCE_DECIMAL_TO_STRING": True,
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",

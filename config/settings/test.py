@@ -20,6 +20,7 @@ REST_FRAMEWORK = {
         "token_obtain": "100000/min",
         "money": "100000/min",
         "trades": "100000/min",
+        "quotes": "100000/min",
     },
 }
 LOGIN_FAILURE_LIMIT = 5

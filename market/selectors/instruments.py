@@ -114,6 +114,7 @@ class MarketClock:
     is_open: bool
     next_open: datetime | None
     next_close: datetime | None
+    zone: str
 
 
 def market_clock(*, instrument: Instrument, at: datetime) -> MarketClock:
@@ -122,7 +123,27 @@ def market_clock(*, instrument: Instrument, at: datetime) -> MarketClock:
         is_open=calendars.market_is_open(instrument, at),
         next_open=calendars.next_open(instrument, at),
         next_close=calendars.next_close(instrument, at),
+        zone=calendars.exchange_zone(instrument).key,
     )
+
+
+def market_closed_label(*, instrument: Instrument, at: datetime) -> str | None:
+    """None while the market is open, else "Closed · opens 09:30 EST": the
+    next open in the exchange's own zone with its abbreviation (a trader
+    reads an exchange's hours in its time), with the weekday when it is not
+    the same day there ("Closed · opens Mon 09:30 EST")."""
+    try:
+        if calendars.market_is_open(instrument, at):
+            return None
+        opens = calendars.next_open(instrument, at)
+    except calendars.CalendarRangeError:
+        return "Closed"
+    if opens is None:
+        return "Closed"
+    zone = calendars.exchange_zone(instrument)
+    local = opens.astimezone(zone)
+    day = "" if local.date() == at.astimezone(zone).date() else f"{local:%a} "
+    return f"Closed · opens {day}{local:%H:%M %Z}"
 
 
 CALENDAR_MAX_DAYS = 366

@@ -86,6 +86,10 @@ def test_wallet_deposit_and_plan_creation(stack, page_factory):
     assert (plan.principal, plan.status) == (Decimal("1000.00"), "active")
 
     row.get_by_role("button", name="Cancel").click()
+    # Asked in the page first (docs/decisions.md, "The trader's view").
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_contain_text("Cancel this plan?")
+    page.get_by_test_id("confirm-yes").click()
     expect(row).to_contain_text("Cancelled")
     # The net result leads (nothing traded: no P&L, no fees), then what came back.
     expect(page.locator(".toast", has_text="Plan cancelled")).to_contain_text(

@@ -39,14 +39,24 @@ def funded_user(amount: str = "1000.00"):
     return user
 
 
-def submit_trade(page, stack, *, stake="100.00", symbol="BTC-USD", side="buy", minutes="60"):
+SUBMIT = 'main form button[type="submit"]'
+
+
+def submit_trade(page, stack, *, stake="100.00", symbol="BTC-USD", side="buy", minutes="60", confirm=True):
+    """Fill the order ticket and submit: the first submit shows the review
+    (the server's quote), the second places the trade. `confirm=False` stops
+    after the first (a refused input shows its message instead of a review)."""
     page.goto(f"{stack.url}/trade/new/")
     page.select_option('select[name="instrument"]', symbol)
-    page.select_option('select[name="side"]', side)
+    page.check(f'input[name="side"][value="{side}"]')
     page.fill('input[name="stake"]', stake)
     page.fill('input[name="duration"]', minutes)
+    page.click(SUBMIT)
+    if not confirm:
+        return
+    expect(page.locator("#trade-ticket")).to_have_attribute("data-state", "review")
     with page.expect_navigation():
-        page.click('main form button[type="submit"]')
+        page.click(SUBMIT)
 
 
 def status_section(page):
@@ -276,16 +286,18 @@ def test_form_errors_show_beside_their_field(stack, page_factory):
     page = page_factory()
     login_session(page, stack, user)
 
-    # Server-rendered trade form: a stake with three decimals.
-    submit_trade(page, stack, stake="10.005")
+    # The order ticket: a stake with three decimals is refused by the quote
+    # (the request's own validation) beside the stake, and no review shows.
+    submit_trade(page, stack, stake="10.005", confirm=False)
     assert page.url == f"{stack.url}/trade/new/"
     stake_field = page.locator(".field", has=page.locator('input[name="stake"]'))
-    expect(stake_field.locator(".form-error")).to_be_visible()
-    expect(stake_field.locator(".form-error")).to_contain_text("decimal places")
+    expect(stake_field.locator(".quote-error")).to_be_visible()
+    expect(page.locator("#trade-ticket")).to_have_attribute("data-state", "edit")
+    expect(stake_field.locator(".quote-error")).to_contain_text("decimal places")
     # The client-side hints for the chosen instrument sit beside their fields too.
     expect(stake_field.locator("#stake-hint")).to_contain_text("Between 1.00 and")
     expect(page.locator("#instrument-hint")).to_contain_text("Market open")
-    side_field = page.locator(".field", has=page.locator('select[name="side"]'))
+    side_field = page.locator(".side-toggle")
     expect(side_field.locator(".form-error")).to_have_count(0)
     shot(page, "trade-form-error")
     assert not Trade.objects.filter(user=user).exists()

@@ -70,7 +70,13 @@ class TestInstruments:
         assert body["quote"]["price"] == "65000.10"
         assert Decimal(body["quote"]["age_seconds"]) >= Decimal(3)
         assert body["quote"]["stale"] is False
-        assert body["clock"] == {"symbol": "BTC-USD", "is_open": True, "next_open": None, "next_close": None}
+        assert body["clock"] == {
+            "symbol": "BTC-USD",
+            "is_open": True,
+            "next_open": None,
+            "next_close": None,
+            "zone": "UTC",
+        }
 
     def test_stale_price_is_reported_stale(self, auth_client, settings):
         settings.PRICE_STALE_AFTER = 30
@@ -272,6 +278,8 @@ class TestCalendarAndClock:
                 "next_close": None
                 if expected_close is None
                 else expected_close.isoformat().replace("+00:00", "Z"),
+                # The zone its hours are stated (and shown) in.
+                "zone": "UTC" if instrument.calendar == "always" else "America/New_York",
             }
         assert rows["BTC-USD"]["is_open"] is True
 
@@ -323,7 +331,13 @@ class TestCalendarAndClock:
         assert body["timestamp"] == at.isoformat().replace("+00:00", "Z")
         rows = {row["symbol"]: row for row in body["instruments"] if row["symbol"] in expected}
         assert rows == {
-            symbol: {"symbol": symbol, "is_open": is_open, "next_open": next_open, "next_close": next_close}
+            symbol: {
+                "symbol": symbol,
+                "is_open": is_open,
+                "next_open": next_open,
+                "next_close": next_close,
+                "zone": "UTC" if symbol.endswith("-USD") and symbol != "EUR-USD" else "America/New_York",
+            }
             for symbol, (is_open, next_open, next_close) in expected.items()
         }
 

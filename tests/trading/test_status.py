@@ -90,7 +90,7 @@ def test_form_creates_tracks_and_redirects_once_per_token(browser, user, inst):
     ("over", "field", "status"),
     [
         ({"stake": "-5"}, "stake", 400),
-        ({"stake": "1,000"}, "stake", 400),
+        ({"stake": "1,00"}, "stake", 400),  # grouping is read ("1,000"), misplaced commas are not
         ({"stake": "10.001"}, "stake", 400),
         ({"instrument": "NOPE"}, "instrument", 400),
         ({"duration": "0"}, "duration", 400),

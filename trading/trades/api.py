@@ -8,6 +8,7 @@
   and parameters give the same trade and answer, other parameters a 422).
 - `GET trades/{id}/`, `POST trades/{id}/close/`, `POST trades/{id}/cancel/`.
 - `POST trades/batch/`: up to 20 requests, all or nothing.
+- `POST trades/quote/`: what a request would hold, buy and cost now; writes nothing.
 
 Views only parse input, call one service or selector and shape the answer;
 another user's trade is a 404.
@@ -42,10 +43,12 @@ from core.pagination import BoundedCursorPagination
 from core.parsers import BROWSABLE_FORM_PARSERS
 from core.throttling import WRITE_THROTTLES
 from trading.trades.models import Trade, TradeSource, TradeStatus
+from trading.trades.quotes import trade_quote
 from trading.trades.selectors import trade_list
 from trading.trades.serializers import (
     TRADE_FIELDS,
     TradeBatchSerializer,
+    TradeQuoteSerializer,
     TradeRequestSerializer,
     TradeSerializer,
     trade_data,
@@ -152,6 +155,36 @@ class TradeListCreateApi(ListAPIView):
             request_input(request), user=request_user(request), idempotency_key=key, source=TradeSource.MANUAL
         )
         return _accepted(trade)
+
+
+class TradeQuoteApi(APIView):
+    """The quote of a trade request: the body of `POST trades/`, validated by
+    the same serializer and service checks (the same 400 and 422), answered
+    with what it would hold and cost at the current mark. A POST because the
+    input is the request's JSON body, decimals as strings; it writes nothing,
+    so it takes no Idempotency-Key."""
+
+    form_serializer_class = TradeRequestSerializer
+    parser_classes = BROWSABLE_FORM_PARSERS
+    throttle_classes = WRITE_THROTTLES
+    throttle_scope = "quotes"
+
+    @extend_schema(
+        request=TradeRequestSerializer,
+        responses={200: TradeQuoteSerializer},
+        examples=[
+            OpenApiExample(
+                "A one-hour buy with a take-profit",
+                value={"instrument": "BTC-USD", "side": "buy", "stake": "100.00", "duration": 3600},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TradeRequestSerializer(data=request_input(request))
+        serializer.is_valid(raise_exception=True)
+        quote = trade_quote(user=request_user(request), **serializer.validated_data)
+        return Response(TradeQuoteSerializer(quote).data)
 
 
 class TradeDetailApi(RetrieveAPIView):

@@ -226,3 +226,69 @@ class TradeBatchSerializer(StrictSerializer):
     trades = TradeBatchItemSerializer(  # type: ignore[call-arg]
         many=True, min_length=1, max_length=settings.TRADE_BATCH_MAX_ITEMS
     )
+
+
+def _money(help_text: str, **kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=20, decimal_places=2, read_only=True, help_text=help_text, **kwargs
+    )
+
+
+def _price(help_text: str, **kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=20, decimal_places=8, read_only=True, help_text=help_text, **kwargs
+    )
+
+
+class LevelOutcomeSerializer(serializers.Serializer):
+    """The trade settled at its take-profit or stop-loss (at the quoted quantity)."""
+
+    price = _price("The level.")
+    pnl = _money("P&L before fees if the trade settles at the level.")
+    closing_fee = _money("The closing fee at that P&L.")
+    net_pnl = _money("P&L minus the opening and the closing fee: what the account gains or loses.")
+
+
+class TradeQuoteSerializer(serializers.Serializer):
+    """A trade request's quote (`POST trades/quote/`). Writes nothing."""
+
+    instrument = serializers.CharField(read_only=True)
+    side = serializers.ChoiceField(choices=TradeSide.choices, read_only=True)
+    currency = serializers.CharField(read_only=True)
+    stake = _money("The stake, at the currency's scale.")
+    duration = serializers.IntegerField(
+        read_only=True, help_text="The lifetime the request gets, in seconds."
+    )
+    price = _price(
+        "The current mark at the instrument's price scale (null: no fresh price).", allow_null=True
+    )
+    price_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="When the mark was set.")
+    quantity = _price(
+        "What the stake buys at `price`, rounded down (null: no fresh price). The trade opens at the "
+        "mark of its opening, which may differ.",
+        allow_null=True,
+    )
+    fee = _money("The opening fee, held with the stake at the request and charged when it opens.")
+    closing_fee = _money("The closing fee at settlement (less only if a loss leaves less of the stake).")
+    total = _money("Stake + opening fee: exactly what the request holds.")
+    max_loss = _money("The most the trade can lose: the stake and the opening fee.")
+    available = serializers.DecimalField(
+        max_digits=20, decimal_places=2, read_only=True, help_text="Available balance now."
+    )
+    available_after = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        read_only=True,
+        help_text="Available after the hold (negative: the request would be refused, insufficient_funds).",
+    )
+    funds_sufficient = serializers.BooleanField(read_only=True)
+    market_open = serializers.BooleanField(
+        read_only=True, help_text="A trade queued while closed is rejected (market_closed) when it opens."
+    )
+    next_open = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the market next opens (null: open now, or never closes).",
+    )
+    take_profit = LevelOutcomeSerializer(read_only=True, allow_null=True)
+    stop_loss = LevelOutcomeSerializer(read_only=True, allow_null=True)

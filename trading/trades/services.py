@@ -335,6 +335,39 @@ def _trade_build(
     )
 
 
+def trade_request_check(
+    *,
+    user: AbstractBaseUser,
+    instrument: Any,
+    side: str,
+    stake: Decimal,
+    duration: int | None = None,
+    take_profit: Any = None,
+    stop_loss: Any = None,
+) -> Trade:
+    """Every check `trade_request` makes, writing nothing: the unsaved trade
+    it would queue (with the `fee` and `held` it would hold), or the same
+    refusal. The quote (`trading.trades.quotes`) calls this so that a preview
+    can never disagree with the request it previews."""
+    return _trade_build(
+        user=user,
+        instrument=instrument,
+        side=side,
+        stake=stake,
+        idempotency_key="",
+        fingerprint="",
+        duration=duration,
+        take_profit=take_profit,
+        stop_loss=stop_loss,
+        source=TradeSource.MANUAL,
+    )
+
+
+def trade_entry_price(instrument: Instrument, price: Decimal) -> Decimal:
+    """The entry a trade opens at for the mark `price` (the instrument's price scale)."""
+    return price.quantize(instrument.price_quantum)
+
+
 def _trade_queue(trade: Trade, *, user: AbstractBaseUser) -> None:
     """Save a prepared trade `queued` with its hold, publish it, enqueue its
     opening (after commit). The caller holds the transaction."""
@@ -531,7 +564,7 @@ def _fill(trade: Trade, *, now: datetime) -> tuple[str, str] | None:
     quote = price_latest(inst.symbol, now=now)
     if quote.price is None or quote.stale:
         raise PriceUnavailable(f"No fresh price for {inst}.", field="instrument")
-    entry = quote.price.quantize(inst.price_quantum)
+    entry = trade_entry_price(inst, quote.price)
     try:
         _check_levels(side=trade.side, price=entry, take_profit=trade.take_profit, stop_loss=trade.stop_loss)
     except TradeInvalid as exc:

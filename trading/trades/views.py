@@ -28,8 +28,9 @@ from django.views.decorators.http import require_GET
 
 from core.errors import DomainError
 from core.http import request_user
-from trading.trades.forms import TradeForm
+from trading.trades.forms import DURATION_PRESETS, STAKE_PRESETS, TradeForm
 from trading.trades.models import Trade
+from trading.trades.quotes import trade_level_from_percent
 from trading.trades.selectors import trade_get
 from trading.trades.serializers import trade_data
 from trading.trades.services import trade_request
@@ -45,30 +46,53 @@ class InitiateTradeView(LoginRequiredMixin, View):
     template_name = "trading/trades/initiate.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return render(request, self.template_name, {"form": TradeForm()})
+        return render(request, self.template_name, _ticket(TradeForm()))
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = TradeForm(request.POST)
         if not form.is_valid():
-            return render(request, self.template_name, {"form": form}, status=400)
+            return render(request, self.template_name, _ticket(form), status=400)
         data = form.cleaned_data
         try:
+            take_profit, stop_loss = _level(data, "take_profit"), _level(data, "stop_loss")
             result = trade_request(
                 user=request_user(request),
                 instrument=data["instrument"],
                 side=data["side"],
                 stake=data["stake"],
                 duration=data["duration"] * 60,
-                take_profit=data["take_profit"] or None,
-                stop_loss=data["stop_loss"] or None,
+                take_profit=take_profit,
+                stop_loss=stop_loss,
                 idempotency_key=f"form:{data['form_token']}",
             )
         except DomainError as exc:
             form.add_error(exc.field if exc.field in FORM_FIELDS else None, exc.message)
-            return render(request, self.template_name, {"form": form}, status=exc.http_status)
+            return render(request, self.template_name, _ticket(form), status=exc.http_status)
         trade = result.trade
         request.session[SESSION_KEY] = {"trade_id": trade.pk, "task_id": trade.task_id}
         return redirect("trade-status")
+
+
+def _ticket(form: TradeForm) -> dict[str, Any]:
+    return {
+        "form": form,
+        "stake_presets": STAKE_PRESETS,
+        "duration_presets": DURATION_PRESETS,
+    }
+
+
+def _level(data: dict[str, Any], name: str) -> str | None:
+    """The level as a price: typed as one, or a percentage of the current
+    price turned into one (the script sends prices; this is the no-script path)."""
+    text = data[name]
+    if not text:
+        return None
+    if data.get(f"{name}_unit") != "percent":
+        return str(text)
+    price = trade_level_from_percent(
+        instrument=data["instrument"], side=data["side"], level=name, percent=text
+    )
+    return f"{price:f}"
 
 
 def _tracked(request: HttpRequest) -> tuple[dict[str, Any], Trade]:

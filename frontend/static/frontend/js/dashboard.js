@@ -15,6 +15,7 @@ import { direction, format, formatSigned, sub } from "./money.js";
 import { loadRecent, onRecent, recent } from "./notify.js";
 import { netResult, netWords } from "./pnl.js";
 import { stream } from "./stream.js";
+import { markClosedTickers } from "./market_hours.js";
 
 const tickerList = document.getElementById("tickers");
 const openBody = document.getElementById("open-trades");
@@ -207,6 +208,7 @@ async function start() {
     clear(tickerList).append(el("li", { class: "form-error" }, "Prices are unavailable right now."));
   }
   buildTickers(instruments);
+  markClosedTickers(tickerList, { api, url: endpoints.clock }).catch(() => {});
   const symbols = instruments.map((i) => i.symbol);
   market.watch(symbols);
   market.loadDayOpens(symbols).then(() => symbols.forEach(renderTicker));

@@ -9,6 +9,7 @@ import { format, sub } from "./money.js";
 import { netWords } from "./pnl.js";
 import { toast } from "./notify.js";
 import { stream } from "./stream.js";
+import { confirmInPage } from "./confirm.js";
 
 const body = document.getElementById("plan-rows");
 const actionError = document.getElementById("plan-action-error");
@@ -67,6 +68,12 @@ body.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-cancel]");
   if (!button) return;
   const id = Number(button.dataset.cancel);
+  const confirmed = await confirmInPage(button, {
+    message: "Cancel this plan? Its open trades close at the current price and the rest of its principal returns to your wallet.",
+    yes: "Cancel the plan",
+    keep: "Keep the plan",
+  });
+  if (!confirmed) return;
   button.disabled = true;
   actionError.hidden = true;
   try {

@@ -14,6 +14,7 @@ import { plainReason } from "./reasons.js";
 import { STATUS_WORDS, describeTradeEvent } from "./trades.js";
 import { ApiError, api, newIdempotencyKey } from "./api.js";
 import { stream } from "./stream.js";
+import { confirmInPage } from "./confirm.js";
 
 const root = document.getElementById("trade-detail");
 const tradeId = Number(root.dataset.tradeId);
@@ -162,7 +163,14 @@ async function act(button, url) {
   }
 }
 
-closeButton.addEventListener("click", () => act(closeButton, endpoints.tradeClose(tradeId)));
+closeButton.addEventListener("click", async () => {
+  const confirmed = await confirmInPage(closeButton, {
+    message: "Close this trade now at the current market price? This cannot be undone.",
+    yes: "Close now",
+    keep: "Keep it open",
+  });
+  if (confirmed) await act(closeButton, endpoints.tradeClose(tradeId));
+});
 cancelButton.addEventListener("click", () => act(cancelButton, endpoints.tradeCancel(tradeId)));
 
 stream.on("event", (frame) => {
