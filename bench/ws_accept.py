@@ -80,6 +80,7 @@ async def client_main(args: argparse.Namespace) -> None:
     gate = asyncio.Semaphore(args.parallel)
     sockets: list[Any] = []
     failed = 0
+    errors: dict[str, int] = {}
 
     async def one(user: int) -> None:
         nonlocal failed
@@ -89,8 +90,10 @@ async def client_main(args: argparse.Namespace) -> None:
                 hello = json.loads(await asyncio.wait_for(ws.recv(), 60))
                 assert hello["type"] == "hello", hello
                 sockets.append(ws)
-            except Exception:  # counted: the report says how many failed
+            except Exception as exc:  # counted: the report says how many failed, and why
                 failed += 1
+                why = f"{type(exc).__name__}: {str(exc)[:80]}"
+                errors[why] = errors.get(why, 0) + 1
 
     started = time.time()
     cpu = time.process_time()
@@ -100,6 +103,7 @@ async def client_main(args: argparse.Namespace) -> None:
             {
                 "connected": len(sockets),
                 "failed": failed,
+                "errors": errors,
                 "started": started,
                 "ended": time.time(),
                 "cpu_s": time.process_time() - cpu,
@@ -181,6 +185,7 @@ def storm(
         result: dict[str, Any] = {
             "accepted": connected,
             "failed": sum(r["failed"] for r in reports) + sum(r["failed"] for r in warm),
+            "errors": {why: n for r in [*warm, *reports] for why, n in r["errors"].items()},
             "seconds": round(seconds, 2),
             "accepts_per_s": round(connected / seconds, 1),
             "server_cpu_s": round(server_cpu, 2),
