@@ -72,12 +72,20 @@ def test_a_closed_market_is_never_preselected_and_says_when_it_opens(stack, page
     at = datetime.now(UTC)
     instruments = list(Instrument.objects.filter(active=True).order_by("symbol"))
     closed = [i for i in instruments if not _open_now(i, at)]
-    if not closed:
-        pytest.skip("every seeded market (crypto, FX, NYSE) is open at this instant")
     first_open = next(i.symbol for i in instruments if _open_now(i, at))
     user = funded_user()
     page = page_factory(width=1280)
     login_session(page, stack, user)
+    if not closed:
+        # NYSE hours on a weekday: every seeded market (crypto, FX, NYSE) is
+        # open, so none may be labelled closed. The labels themselves are
+        # checked at pinned instants (tests/trading/test_trade_ticket.py,
+        # tests/market/test_closed_label.py, tests/frontend/test_closed_markets.py).
+        page.goto(f"{stack.url}/trade/new/")
+        expect(page.locator('select[name="instrument"]')).to_have_value(instruments[0].symbol)
+        expect(page.locator('select[name="instrument"] option', has_text="Closed ·")).to_have_count(0)
+        expect(page.get_by_test_id("markets-closed")).to_have_count(0)
+        return
 
     page.goto(f"{stack.url}/trade/new/")
     select = page.locator('select[name="instrument"]')
