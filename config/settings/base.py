@@ -309,6 +309,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "trading.tasks.sweep_queued_trades",
         "schedule": crontab(minute="*/5"),
     },
+    # The equity curve (docs/trading.md, "Portfolio"): hourly upserts of the
+    # day's row, so the last (23:55 UTC) is the day's close and a missed run
+    # still leaves the day a point.
+    "snapshot-portfolios": {
+        "task": "trading.tasks.snapshot_portfolios",
+        "schedule": crontab(minute=55),
+    },
 }
 
 # --- Wallets (docs/ledger.md) ---------------------------------------------
