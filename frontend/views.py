@@ -11,9 +11,10 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse_lazy
 from django.utils.timezone import now
+from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from accounts.notifications import notification_preference_get, notification_preference_update
@@ -21,7 +22,8 @@ from frontend import selectors
 from frontend.forms import PUSH_FIELDS, NotificationSettingsWithPushForm
 from push.selectors import preference_get as push_preference_get
 from push.services import preference_update as push_preference_update
-from trading.trades.models import TradeStatus
+from trading.trades.exports import trades_csv
+from trading.trades.models import TradeSide, TradeStatus
 
 
 class PageView(LoginRequiredMixin, TemplateView):
@@ -38,8 +40,29 @@ class TradeListView(PageView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["statuses"] = TradeStatus.choices
+        context["sides"] = TradeSide.choices
         context["instruments"] = selectors.instrument_list()
         return context
+
+
+class TradeExportView(LoginRequiredMixin, View):
+    """`/trades/export.csv`: the user's trades with the list's filters and
+    order (the same query string as the page and `GET /api/v1/trades/`), as a
+    CSV attachment of at most `EXPORT_MAX_ROWS` rows (`X-Export-Truncated: 1`
+    when more matched). A filter value the API would refuse is a 400."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user_id = request.user.pk
+        assert user_id is not None  # LoginRequiredMixin ran first
+        found = selectors.trades_filtered(user_id=user_id, query=request.GET)
+        if found.errors:
+            return JsonResponse(found.errors, status=400)
+        text, truncated = trades_csv(found.trades)
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="trades-{now():%Y%m%d-%H%M%S}.csv"'
+        if truncated:
+            response["X-Export-Truncated"] = "1"
+        return response
 
 
 class TradeDetailView(PageView):
