@@ -13,11 +13,19 @@ from django.http import Http404, QueryDict
 
 from market.selectors.instruments import instrument_list
 from realtime.selectors import event_last_seq
+from trading.portfolio.selectors import Portfolio
+from trading.portfolio.selectors import portfolio_of as _portfolio_of
+from trading.portfolio.serializers import DEFAULT_CURRENCY
 from trading.trades.api import TRADE_ORDERINGS, TradeCursorPagination, TradeFilter
 from trading.trades.models import Trade
 from trading.trades.selectors import trade_get, trade_list
 
-__all__ = ["event_last_seq", "instrument_list", "trade_of_user", "trades_filtered"]
+__all__ = ["event_last_seq", "instrument_list", "portfolio_of", "trade_of_user", "trades_filtered"]
+
+
+def portfolio_of(*, user_id: int) -> Portfolio:
+    """The user's portfolio in the wallet's currency, for the dashboard's card."""
+    return _portfolio_of(user_id=user_id, currency=DEFAULT_CURRENCY)
 
 
 def trade_of_user(*, user_id: int, trade_id: int) -> Trade:

@@ -33,6 +33,14 @@ class PageView(LoginRequiredMixin, TemplateView):
 class DashboardView(PageView):
     template_name = "frontend/dashboard.html"
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user_id = self.request.user.pk
+        assert user_id is not None  # LoginRequiredMixin ran first
+        # The portfolio card renders with the server's figures; portfolio.js keeps them live.
+        context["portfolio"] = selectors.portfolio_of(user_id=user_id)
+        return context
+
 
 class TradeListView(PageView):
     template_name = "frontend/trade_list.html"
