@@ -17,10 +17,13 @@ Balances: available 10,000 - 1,001 + 1,099 - 500.50 + 479.50 - 2,002 =
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from unittest import mock
 
+from django.urls import get_resolver
 from django.utils import timezone
 
 from tests.trading.trades_support import fund, make_instrument, quote
@@ -60,9 +63,28 @@ def close_at(user, inst, trade: Trade, price: str) -> Trade:
     return trade
 
 
-def at(instant: datetime):
-    """Run as if it were `instant` (services, the ledger and auto_now read `timezone.now`)."""
-    return mock.patch("django.utils.timezone.now", return_value=instant)
+_REAL_NOW = timezone.now
+_frozen: list[datetime] = []
+
+
+def _now() -> datetime:
+    return _frozen[-1] if _frozen else _REAL_NOW()
+
+
+@contextmanager
+def at(instant: datetime) -> Iterator[None]:
+    """Run as if it were `instant` (services, the ledger and auto_now read
+    `timezone.now`). The stand-in falls back to the real clock once the block
+    ends: a module imported inside it (`from django.utils.timezone import
+    now`, e.g. the URLconf's views loaded by a `reverse`) keeps the stand-in,
+    which must not stay frozen for the rest of the run."""
+    get_resolver().url_patterns  # noqa: B018  (import the views before the clock stops)
+    _frozen.append(instant)
+    try:
+        with mock.patch("django.utils.timezone.now", _now):
+            yield
+    finally:
+        _frozen.pop()
 
 
 def build_book(user, *, symbol: str = "PF-USD") -> dict[str, Trade]:
