@@ -8,6 +8,7 @@ every object shown is looked up through the owner (another user's → 404).
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
@@ -16,6 +17,7 @@ from django.urls import reverse_lazy
 from django.utils.timezone import now
 from django.views import View
 from django.views.generic import FormView, TemplateView
+from rest_framework.throttling import UserRateThrottle
 
 from accounts.notifications import notification_preference_get, notification_preference_update
 from frontend import selectors
@@ -53,15 +55,31 @@ class TradeListView(PageView):
         return context
 
 
+class TradeExportThrottle(UserRateThrottle):
+    """An export reads up to `EXPORT_MAX_ROWS` trades: bounded per user
+    (`settings.TRADE_EXPORT_RATE`), on the same cache as the API's throttles."""
+
+    scope = "trade_export"
+
+    def get_rate(self) -> str:
+        return str(settings.TRADE_EXPORT_RATE)
+
+
 class TradeExportView(LoginRequiredMixin, View):
     """`/trades/export.csv`: the user's trades with the list's filters and
     order (the same query string as the page and `GET /api/v1/trades/`), as a
     CSV attachment of at most `EXPORT_MAX_ROWS` rows (`X-Export-Truncated: 1`
-    when more matched). A filter value the API would refuse is a 400."""
+    when more matched). A filter value the API would refuse is a 400; more
+    than `TRADE_EXPORT_RATE` exports a user is a 429 with `Retry-After`."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
         user_id = request.user.pk
         assert user_id is not None  # LoginRequiredMixin ran first
+        throttle = TradeExportThrottle()
+        if not throttle.allow_request(request, self):  # type: ignore[arg-type]  # reads .user and META only
+            refused = JsonResponse({"detail": "Too many exports; try again shortly."}, status=429)
+            refused["Retry-After"] = str(int(throttle.wait() or 60) + 1)
+            return refused
         found = selectors.trades_filtered(user_id=user_id, query=request.GET)
         if found.errors:
             return JsonResponse(found.errors, status=400)

@@ -318,6 +318,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# CSV exports of the trade list per user (frontend.views.TradeExportView):
+# each reads up to 10,000 trades.
+TRADE_EXPORT_RATE = env("THROTTLE_TRADE_EXPORT", "20/min")
+
 # --- Wallets (docs/ledger.md) ---------------------------------------------
 WALLET_CURRENCIES = {"USD": 2}
 # Rows per system account kind and currency, so deposits and settlements of

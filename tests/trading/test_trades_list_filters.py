@@ -130,3 +130,13 @@ def test_csv_is_bounded(browser, book, monkeypatch):
     rows = rows_of(response)
     assert [int(r[0]) for r in rows[1:]] == [book["a"].pk, book["b"].pk]
     assert response["X-Export-Truncated"] == "1"
+
+
+@pytest.mark.django_db
+def test_csv_exports_are_throttled_per_user(browser, user, settings):
+    settings.TRADE_EXPORT_RATE = "2/min"
+    assert browser.get(CSV_URL).status_code == 200
+    assert browser.get(CSV_URL).status_code == 200
+    refused = browser.get(CSV_URL)
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
