@@ -19,7 +19,7 @@ from tests.e2e.conftest import login_session, shot
 from tests.factories import UserFactory
 from tests.trading.portfolio_support import build_book
 from tests.trading.trades_support import quote
-from trading.trades.services import trade_close
+from trading.trades.services import trade_close, trade_request
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 D = Decimal
@@ -99,3 +99,14 @@ def test_portfolio_card_is_live_and_history_filters_and_exports(stack, page_fact
         (str(c.pk), "buy", "settled", "4.00", "40.00", "36.00"),
     ]
     shot(page, "trades-history-filtered")
+
+    # Unfiltered, the count follows a new trade live.
+    page.goto(f"{stack.url}/trades/")
+    expect(page.get_by_test_id("trades-count")).to_have_text("(3 trades)")
+    expect(page.locator("#conn-status")).to_have_attribute("data-state", "live")
+    quote(inst, "102.00")
+    new = trade_request(
+        user=user, instrument=inst.symbol, side="buy", stake=D("10.00"), idempotency_key="e2e-live"
+    ).trade
+    expect(page.locator(f'#trade-rows tr[data-trade-id="{new.pk}"]')).to_be_visible()
+    expect(page.get_by_test_id("trades-count")).to_have_text("(4 trades)")

@@ -96,10 +96,20 @@ async function load(url = pageUrl) {
   next.dataset.url = data.next || "";
   prev.disabled = history.length === 0;
   pageLabel.textContent = `Page ${history.length + 1}`;
-  if (typeof data.count === "number") {
-    countLabel.textContent = `(${data.count} ${data.count === 1 ? "trade" : "trades"})`;
-    countLabel.dataset.count = String(data.count);
-  }
+  if (typeof data.count === "number") setCount(data.count);
+}
+
+function setCount(count) {
+  countLabel.textContent = `(${count} ${count === 1 ? "trade" : "trades"})`;
+  countLabel.dataset.count = String(count);
+}
+
+/** Keep the count with the live rows: a new matching trade adds one, a shown
+ * row that stops matching takes one off (a trade on another page that stops
+ * matching is counted again at the next load). */
+function shiftCount(delta) {
+  if (countLabel.dataset.count === undefined) return;
+  setCount(Math.max(0, Number(countLabel.dataset.count) + delta));
 }
 
 function matches(trade) {
@@ -136,11 +146,19 @@ stream.on("event", (frame) => {
   const existing = body.querySelector(`tr[data-trade-id="${trade.id}"]`);
   if (existing) {
     if (matches(trade)) existing.replaceWith(row(trade));
-    else existing.remove();
-  } else if (!history.length && !chosen().ordering && matches(trade)) {
-    const empty = body.querySelector("tr.empty");
-    if (empty) empty.remove();
-    body.prepend(row(trade));
+    else {
+      existing.remove();
+      shiftCount(-1);
+    }
+  } else if (matches(trade)) {
+    const shown = !history.length && !chosen().ordering;
+    // New to this list: a new trade, or one that now matches (first page).
+    if (shown || frame.event === "trade.queued") shiftCount(1);
+    if (shown) {
+      const empty = body.querySelector("tr.empty");
+      if (empty) empty.remove();
+      body.prepend(row(trade));
+    }
   }
 });
 stream.on("resync", () => load());
