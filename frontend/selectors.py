@@ -7,15 +7,28 @@ so ids reveal nothing.
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.http import Http404
+from django.db.models import QuerySet
+from django.http import Http404, QueryDict
 
 from market.selectors.instruments import instrument_list, market_closed_label
 from realtime.selectors import event_last_seq
+from trading.portfolio.selectors import Portfolio
+from trading.portfolio.selectors import portfolio_of as _portfolio_of
+from trading.portfolio.serializers import DEFAULT_CURRENCY
+from trading.trades.api import TRADE_ORDERINGS, TradeCursorPagination, TradeFilter
 from trading.trades.models import Trade
-from trading.trades.selectors import trade_get
+from trading.trades.selectors import trade_get, trade_list
 
-__all__ = ["event_last_seq", "instrument_choices", "instrument_list", "trade_of_user"]
+__all__ = [
+    "event_last_seq",
+    "instrument_choices",
+    "instrument_list",
+    "portfolio_of",
+    "trade_of_user",
+    "trades_filtered",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +51,31 @@ def instrument_choices(*, at: datetime) -> list[InstrumentChoice]:
     ]
 
 
+def portfolio_of(*, user_id: int) -> Portfolio:
+    """The user's portfolio in the wallet's currency, for the dashboard's card."""
+    return _portfolio_of(user_id=user_id, currency=DEFAULT_CURRENCY)
+
+
 def trade_of_user(*, user_id: int, trade_id: int) -> Trade:
     trade = trade_get(user_id=user_id, trade_id=trade_id)
     if trade is None:
         raise Http404("No such trade.")
     return trade
+
+
+@dataclass(frozen=True)
+class FilteredTrades:
+    trades: QuerySet[Trade]
+    errors: dict[str, Any]
+
+
+def trades_filtered(*, user_id: int, query: QueryDict) -> FilteredTrades:
+    """The user's trades through the API list's own filters and sort orders
+    (`trading.trades.api.TradeFilter`), so the page, the API and the CSV agree
+    on what a query string selects. Only ever the user's own trades: the
+    filter set is given their rows, whatever `user` the query names."""
+    filters = TradeFilter(query, queryset=trade_list(user_id=user_id))
+    if not filters.is_valid():
+        return FilteredTrades(trades=Trade.objects.none(), errors=dict(filters.errors))
+    ordering = TRADE_ORDERINGS.get(query.get("ordering") or "", TradeCursorPagination.ordering)
+    return FilteredTrades(trades=filters.qs.order_by(*ordering), errors={})

@@ -10,6 +10,7 @@ converters.register()
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("trades/", views.TradeListView.as_view(), name="trade-list"),
+    path("trades/export.csv", views.TradeExportView.as_view(), name="trade-export"),
     path("trades/<id:pk>/", views.TradeDetailView.as_view(), name="trade-detail"),
     path("wallet/", views.WalletView.as_view(), name="wallet"),
     path("plans/", views.PlansView.as_view(), name="plans"),

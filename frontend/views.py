@@ -8,20 +8,24 @@ every object shown is looked up through the owner (another user's → 404).
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse_lazy
 from django.utils.timezone import now
+from django.views import View
 from django.views.generic import FormView, TemplateView
+from rest_framework.throttling import UserRateThrottle
 
 from accounts.notifications import notification_preference_get, notification_preference_update
 from frontend import selectors
 from frontend.forms import PUSH_FIELDS, NotificationSettingsWithPushForm
 from push.selectors import preference_get as push_preference_get
 from push.services import preference_update as push_preference_update
-from trading.trades.models import TradeStatus
+from trading.trades.exports import trades_csv
+from trading.trades.models import TradeSide, TradeStatus
 
 
 class PageView(LoginRequiredMixin, TemplateView):
@@ -31,6 +35,14 @@ class PageView(LoginRequiredMixin, TemplateView):
 class DashboardView(PageView):
     template_name = "frontend/dashboard.html"
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user_id = self.request.user.pk
+        assert user_id is not None  # LoginRequiredMixin ran first
+        # The portfolio card renders with the server's figures; portfolio.js keeps them live.
+        context["portfolio"] = selectors.portfolio_of(user_id=user_id)
+        return context
+
 
 class TradeListView(PageView):
     template_name = "frontend/trade_list.html"
@@ -38,8 +50,45 @@ class TradeListView(PageView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["statuses"] = TradeStatus.choices
+        context["sides"] = TradeSide.choices
         context["instruments"] = selectors.instrument_list()
         return context
+
+
+class TradeExportThrottle(UserRateThrottle):
+    """An export reads up to `EXPORT_MAX_ROWS` trades: bounded per user
+    (`settings.TRADE_EXPORT_RATE`), on the same cache as the API's throttles."""
+
+    scope = "trade_export"
+
+    def get_rate(self) -> str:
+        return str(settings.TRADE_EXPORT_RATE)
+
+
+class TradeExportView(LoginRequiredMixin, View):
+    """`/trades/export.csv`: the user's trades with the list's filters and
+    order (the same query string as the page and `GET /api/v1/trades/`), as a
+    CSV attachment of at most `EXPORT_MAX_ROWS` rows (`X-Export-Truncated: 1`
+    when more matched). A filter value the API would refuse is a 400; more
+    than `TRADE_EXPORT_RATE` exports a user is a 429 with `Retry-After`."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user_id = request.user.pk
+        assert user_id is not None  # LoginRequiredMixin ran first
+        throttle = TradeExportThrottle()
+        if not throttle.allow_request(request, self):  # type: ignore[arg-type]  # reads .user and META only
+            refused = JsonResponse({"detail": "Too many exports; try again shortly."}, status=429)
+            refused["Retry-After"] = str(int(throttle.wait() or 60) + 1)
+            return refused
+        found = selectors.trades_filtered(user_id=user_id, query=request.GET)
+        if found.errors:
+            return JsonResponse(found.errors, status=400)
+        text, truncated = trades_csv(found.trades)
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="trades-{now():%Y%m%d-%H%M%S}.csv"'
+        if truncated:
+            response["X-Export-Truncated"] = "1"
+        return response
 
 
 class TradeDetailView(PageView):

@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, path
 
 from core import converters
 from trading.plans import api as plans
+from trading.portfolio import api as portfolio
 from trading.trades import api as trades
 
 converters.register()
@@ -18,4 +19,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("plans/", plans.PlanListCreateApi.as_view(), name="plan-api-list"),
     path("plans/<id:pk>/", plans.PlanDetailApi.as_view(), name="plan-api-detail"),
     path("plans/<id:pk>/cancel/", plans.PlanCancelApi.as_view(), name="plan-api-cancel"),
+    path("portfolio/", portfolio.PortfolioApi.as_view(), name="portfolio-api"),
+    path("portfolio/equity/", portfolio.EquityCurveApi.as_view(), name="portfolio-api-equity"),
 ]

@@ -3,6 +3,7 @@
 there, not from here."""
 
 from trading.plans.models import Plan
+from trading.portfolio.models import EquitySnapshot
 from trading.trades.models import Trade
 
-__all__ = ["Plan", "Trade"]
+__all__ = ["EquitySnapshot", "Plan", "Trade"]

@@ -33,6 +33,7 @@ from core.errors import DomainError
 from realtime.services import event_prune
 from trading.plans.selectors import plan_closes, plans_active, plans_due
 from trading.plans.services import plan_mature, plan_run
+from trading.portfolio.services import equity_snapshot_take
 from trading.trades.errors import PriceUnavailable
 from trading.trades.models import Trade, TradeStatus
 from trading.trades.schedule import expiries_schedule_upcoming, trade_watches_prune
@@ -185,3 +186,12 @@ def sweep_queued_trades() -> dict[str, int]:
     """The sweeper alone, for a tighter schedule than the daily cleanup."""
     failed, requeued = trade_queued_sweep()
     return {"failed": failed, "requeued": requeued}
+
+
+@shared_task(name="trading.tasks.snapshot_portfolios", ignore_result=True)
+def snapshot_portfolios() -> dict[str, int]:
+    """Today's equity snapshot of every user with a wallet, per kept currency
+    (an upsert: a second run the same day rewrites that day's row)."""
+    return {
+        currency: equity_snapshot_take(currency=currency) for currency in sorted(settings.WALLET_CURRENCIES)
+    }

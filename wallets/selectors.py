@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Sum
 
 from wallets.events import balance_item
 from wallets.models import Account, AccountKind, Entry, WithdrawalRequest
@@ -56,3 +56,47 @@ def entry_list(
 def withdrawal_list(*, user_id: int | None) -> QuerySet[WithdrawalRequest]:
     qs = WithdrawalRequest.objects.all()
     return qs if user_id is None else qs.filter(user_id=user_id)
+
+
+def user_balances(*, currency: str, user_ids: list[int] | None) -> dict[int, tuple[Decimal, Decimal]]:
+    """(available, reserved) cached balances in `currency` of each user who has
+    an account in it (`user_ids=None`: every such user), in one query. A user
+    without an account in `currency` is absent: they have no wallet there."""
+    qs = Account.objects.filter(owner__isnull=False, currency=currency)
+    if user_ids is not None:
+        qs = qs.filter(owner_id__in=user_ids)
+    found: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for owner_id, kind, amount in qs.values_list("owner_id", "kind", "balance"):
+        found[owner_id][kind] = amount
+    return {
+        owner_id: (
+            quantize(kinds.get(AccountKind.AVAILABLE, Decimal(0)), currency),
+            quantize(kinds.get(AccountKind.RESERVED, Decimal(0)), currency),
+        )
+        for owner_id, kinds in found.items()
+    }
+
+
+def user_fees_paid(
+    *, currency: str, user_ids: list[int] | None, since: datetime
+) -> dict[int, tuple[Decimal, Decimal]]:
+    """(fees since `since`, fees all time) each user paid in `currency`, in one
+    query: the entries on the platform's `fees` accounts of the user's ledger
+    transactions, dated by when each fee was charged (an opening fee at the
+    open, a closing fee at the settlement). The ledger, not the trades, because
+    a trade records only its fees' sum, not when each was charged."""
+    qs = Entry.objects.filter(account__kind=AccountKind.FEES, account__currency=currency)
+    if user_ids is not None:
+        qs = qs.filter(transaction__user_id__in=user_ids)
+    rows = (
+        qs.values("transaction__user_id")
+        .annotate(
+            since_total=Sum("amount", filter=Q(transaction__created_at__gte=since)),
+            all_total=Sum("amount"),
+        )
+        .values_list("transaction__user_id", "since_total", "all_total")
+    )
+    return {
+        user_id: (quantize(since_total or Decimal(0), currency), quantize(all_total or Decimal(0), currency))
+        for user_id, since_total, all_total in rows
+    }

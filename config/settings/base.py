@@ -312,7 +312,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "trading.tasks.sweep_queued_trades",
         "schedule": crontab(minute="*/5"),
     },
+    # The equity curve (docs/trading.md, "Portfolio"): hourly upserts of the
+    # day's row, so the last (23:55 UTC) is the day's close and a missed run
+    # still leaves the day a point.
+    "snapshot-portfolios": {
+        "task": "trading.tasks.snapshot_portfolios",
+        "schedule": crontab(minute=55),
+    },
 }
+
+# CSV exports of the trade list per user (frontend.views.TradeExportView):
+# each reads up to 10,000 trades.
+TRADE_EXPORT_RATE = env("THROTTLE_TRADE_EXPORT", "20/min")
 
 # --- Wallets (docs/ledger.md) ---------------------------------------------
 WALLET_CURRENCIES = {"USD": 2}

@@ -1,8 +1,9 @@
 """Trades API under /api/v1/trades/ (docs/trading.md).
 
 - `GET trades/`: the caller's trades (staff: everyone's, `?user=` to pick
-  one), filtered by `status`, `instrument`, `created_after`/`created_before`
-  (dates), cursor-paginated newest first.
+  one), filtered by `status`, `instrument`, `side`,
+  `created_after`/`created_before` (dates), sorted by `ordering` (newest
+  first by default), cursor-paginated, with the `count` of matches.
 - `POST trades/`: request a trade. Answers 202 with the trade, a `Location`
   and its `status_url`; honours the `Idempotency-Key` header (the same key
   and parameters give the same trade and answer, other parameters a 422).
@@ -42,7 +43,7 @@ from core.idempotency import (
 from core.pagination import BoundedCursorPagination
 from core.parsers import BROWSABLE_FORM_PARSERS
 from core.throttling import WRITE_THROTTLES
-from trading.trades.models import Trade, TradeSource, TradeStatus
+from trading.trades.models import Trade, TradeSide, TradeSource, TradeStatus
 from trading.trades.quotes import trade_quote
 from trading.trades.selectors import trade_list
 from trading.trades.serializers import (
@@ -69,16 +70,62 @@ class TradeCursorPagination(BoundedCursorPagination):
     max_page_size = 200
 
 
+# The list's sort orders: each ends with the id, so equal values keep one
+# order across pages (the cursor's position is the first field).
+TRADE_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "-created_at": ("-created_at", "-id"),
+    "created_at": ("created_at", "id"),
+    "-stake": ("-stake", "-id"),
+    "stake": ("stake", "id"),
+}
+
+
+class TradeListPagination(TradeCursorPagination):
+    """The trade list's pages, in the `ordering` the filter validated, with the
+    `count` of every trade the filters match (one COUNT on the user's rows)."""
+
+    def get_ordering(self, request: Request, queryset: QuerySet[Any], view: Any) -> tuple[str, ...]:
+        return TRADE_ORDERINGS.get(request.query_params.get("ordering") or "", self.ordering)
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        self.count = queryset.count()
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        response = super().get_paginated_response(data)
+        response.data = {"count": self.count, **response.data}
+        return response
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"] = {
+            "count": {"type": "integer", "description": "How many trades the filters match, on every page."},
+            **answer["properties"],
+        }
+        answer["required"] = ["count", *answer.get("required", [])]
+        return answer
+
+
 class TradeFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=TradeStatus.choices)
     instrument = django_filters.CharFilter(field_name="instrument__symbol")
+    side = django_filters.ChoiceFilter(choices=TradeSide.choices)
+    # Validated here (a 400 naming it); applied by the pagination's order.
+    ordering = django_filters.ChoiceFilter(
+        choices=[(key, key) for key in TRADE_ORDERINGS],
+        method="_no_filter",
+        help_text="Sort order: newest first (`-created_at`, the default), oldest first, or by stake.",
+    )
     created_after = StrictDateFilter(field_name="created_at", lookup_expr="date__gte")
     created_before = StrictDateFilter(field_name="created_at", lookup_expr="date__lte")
     user = IdFilter(field_name="user_id", help_text="Staff only (ignored for others).")
 
     class Meta:
         model = Trade
-        fields = ["status", "instrument", "created_after", "created_before", "user"]
+        fields = ["status", "instrument", "side", "created_after", "created_before", "ordering", "user"]
+
+    def _no_filter(self, queryset: QuerySet[Trade], name: str, value: str) -> QuerySet[Trade]:
+        return queryset
 
 
 class TradeAcceptedSerializer(TradeSerializer):
@@ -123,7 +170,7 @@ class TradeListCreateApi(ListAPIView):
     serializer_class = TradeSerializer
     form_serializer_class = TradeRequestSerializer  # the browsable API's POST form
     parser_classes = BROWSABLE_FORM_PARSERS
-    pagination_class = TradeCursorPagination
+    pagination_class = TradeListPagination
     filterset_class = TradeFilter
     throttle_classes = WRITE_THROTTLES
     throttle_scope = "trades"

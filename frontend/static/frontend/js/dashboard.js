@@ -14,6 +14,7 @@ import * as market from "./market.js";
 import { direction, format, formatSigned, sub } from "./money.js";
 import { loadRecent, onRecent, recent } from "./notify.js";
 import { netResult, netWords } from "./pnl.js";
+import "./portfolio.js"; // the portfolio card and equity curve (its own module)
 import { stream } from "./stream.js";
 import { markClosedTickers } from "./market_hours.js";
 

@@ -16,9 +16,12 @@ export const endpoints = {
   plans: "/api/v1/plans/",
   planCancel: (id) => `/api/v1/plans/${id}/cancel/`,
   events: "/api/v1/events/",
+  portfolio: "/api/v1/portfolio/",
+  portfolioEquity: "/api/v1/portfolio/equity/",
   tradeStatus: "/api/check-trade-status/",
 };
 
 export const pages = {
   trade: (id) => `/trades/${id}/`,
+  tradesCsv: "/trades/export.csv",
 };

@@ -1,8 +1,12 @@
-// Trades list: filters (status, instrument), pages of 20 (the API's cursor
-// pagination, newest first) and live updates: a trade event replaces that
-// trade's row; a new trade appears on the first page when it matches. A
-// settled trade's net result (P&L less both fees) comes first, coloured by
-// itself, then its P&L before fees and the fees.
+// Trades list: filters (status, instrument, side, a created-date range) and
+// the sort order, kept in the page's query string (a link or a reload shows
+// the same list) under the API's own parameter names, so the same query
+// string drives the CSV export (/trades/export.csv); pages of 20 (the API's
+// cursor pagination) with the total count of matches; and live updates: a
+// trade event replaces that trade's row; a new trade appears on the first
+// page when it matches (and the newest-first order shows it there). A settled
+// trade's net result (P&L less both fees) comes first, coloured by itself,
+// then its P&L before fees and the fees.
 
 import { api, results } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
@@ -19,12 +23,46 @@ const body = document.getElementById("trade-rows");
 const prev = document.getElementById("trades-prev");
 const next = document.getElementById("trades-next");
 const pageLabel = document.getElementById("trades-page");
+const countLabel = document.getElementById("trades-count");
+const csvLink = document.getElementById("trades-csv");
+// The form's fields, by the API's parameter names (also the page's query string).
+const FIELDS = ["status", "instrument", "side", "created_after", "created_before", "ordering"];
+const DEFAULT_ORDERING = "-created_at";
 let pageUrl = null;
 const history = [];
 
+function chosen() {
+  const values = {};
+  for (const name of FIELDS) {
+    const value = form.elements[name].value;
+    if (value && !(name === "ordering" && value === DEFAULT_ORDERING)) values[name] = value;
+  }
+  return values;
+}
+
 function filters() {
   // `user` keeps a staff member's list to their own trades, as for anyone.
-  return { status: form.status.value, instrument: form.instrument.value, user: document.body.dataset.userId };
+  return { ...chosen(), user: document.body.dataset.userId };
+}
+
+/** The form from the page's query string (a value the form does not offer is dropped). */
+function fromUrl() {
+  const params = new URLSearchParams(window.location.search);
+  for (const name of FIELDS) {
+    const field = form.elements[name];
+    const value = params.get(name);
+    if (value === null) continue;
+    field.value = value;
+    if (field.value !== value) field.value = name === "ordering" ? DEFAULT_ORDERING : "";
+  }
+}
+
+/** The query string of the chosen filters, into the address bar and the CSV link. */
+function toUrl() {
+  const query = new URLSearchParams(chosen()).toString();
+  const url = `${window.location.pathname}${query ? `?${query}` : ""}`;
+  if (url !== `${window.location.pathname}${window.location.search}`) window.history.replaceState(null, "", url);
+  csvLink.href = `${pages.tradesCsv}${query ? `?${query}` : ""}`;
 }
 
 function row(trade) {
@@ -43,6 +81,7 @@ function row(trade) {
     el("td", { class: "num", "data-testid": "pnl" }, result ? formatSigned(result.gross, 2) : "—"),
     el("td", { class: "num", "data-testid": "fee" }, trade.fee !== undefined && trade.fee !== null ? format(trade.fee, 2) : "—"),
     el("td", {}, formatTime(trade.created_at)),
+    el("td", { "data-testid": "closed-at" }, trade.closed_at ? formatTime(trade.closed_at) : "—"),
   );
 }
 
@@ -51,21 +90,43 @@ async function load(url = pageUrl) {
   pageUrl = url;
   const list = results(data);
   clear(body);
-  if (!list.length) body.append(el("tr", { class: "empty" }, el("td", { colspan: "10" }, "No trades match.")));
+  if (!list.length) body.append(el("tr", { class: "empty" }, el("td", { colspan: "11" }, "No trades match.")));
   for (const trade of list) body.append(row(trade));
   next.disabled = !data.next;
   next.dataset.url = data.next || "";
   prev.disabled = history.length === 0;
   pageLabel.textContent = `Page ${history.length + 1}`;
+  if (typeof data.count === "number") setCount(data.count);
+}
+
+function setCount(count) {
+  countLabel.textContent = `(${count} ${count === 1 ? "trade" : "trades"})`;
+  countLabel.dataset.count = String(count);
+}
+
+/** Keep the count with the live rows: a new matching trade adds one, a shown
+ * row that stops matching takes one off (a trade on another page that stops
+ * matching is counted again at the next load). */
+function shiftCount(delta) {
+  if (countLabel.dataset.count === undefined) return;
+  setCount(Math.max(0, Number(countLabel.dataset.count) + delta));
 }
 
 function matches(trade) {
   const f = filters();
-  return (!f.status || trade.status === f.status) && (!f.instrument || tradeSymbol(trade) === f.instrument);
+  const day = (trade.created_at || "").slice(0, 10); // UTC, as the API's date filters
+  return (
+    (!f.status || trade.status === f.status) &&
+    (!f.instrument || tradeSymbol(trade) === f.instrument) &&
+    (!f.side || trade.side === f.side) &&
+    (!f.created_after || day >= f.created_after) &&
+    (!f.created_before || day <= f.created_before)
+  );
 }
 
 form.addEventListener("change", () => {
   history.length = 0;
+  toUrl();
   // Prices are shown at their instrument's scale, so the instruments first.
 loadInstruments()
   .catch(() => {})
@@ -85,15 +146,25 @@ stream.on("event", (frame) => {
   const existing = body.querySelector(`tr[data-trade-id="${trade.id}"]`);
   if (existing) {
     if (matches(trade)) existing.replaceWith(row(trade));
-    else existing.remove();
-  } else if (!history.length && matches(trade)) {
-    const empty = body.querySelector("tr.empty");
-    if (empty) empty.remove();
-    body.prepend(row(trade));
+    else {
+      existing.remove();
+      shiftCount(-1);
+    }
+  } else if (matches(trade)) {
+    const shown = !history.length && !chosen().ordering;
+    // New to this list: a new trade, or one that now matches (first page).
+    if (shown || frame.event === "trade.queued") shiftCount(1);
+    if (shown) {
+      const empty = body.querySelector("tr.empty");
+      if (empty) empty.remove();
+      body.prepend(row(trade));
+    }
   }
 });
 stream.on("resync", () => load());
 
+fromUrl();
+toUrl();
 // Prices are shown at their instrument's scale, so the instruments first.
 loadInstruments()
   .catch(() => {})
