@@ -4,16 +4,23 @@
 // closing at the mark would give after both fees, coloured by it, the P&L
 // before fees and the fees beside it), the balances, and the recent
 // notifications.
+//
+// While the socket is down the page polls prices, balances and open trades
+// (fallback.js, as the status page does) and marks the live figures stale
+// with a "Prices paused" note and a Reconnect button (staleness.js). On a
+// phone the open trades table is shown as cards, each cell labelled.
 
 import { api, results } from "./api.js";
 import { onBalances, loadBalances } from "./balances.js";
-import { PriceChart } from "./chart.js";
+import { PriceChart, bindIntervalSelect } from "./chart.js";
+import { PollingFallback } from "./fallback.js";
 import { clear, el, flash, formatTime } from "./dom.js";
 import { endpoints, pages } from "./endpoints.js";
 import * as market from "./market.js";
 import { direction, format, formatSigned, sub } from "./money.js";
 import { loadRecent, onRecent, recent } from "./notify.js";
 import { netResult, netWords } from "./pnl.js";
+import { setPolling, watchStaleness } from "./staleness.js";
 import { stream } from "./stream.js";
 
 const tickerList = document.getElementById("tickers");
@@ -97,7 +104,8 @@ async function select(symbol) {
   }
 }
 
-intervalSelect.addEventListener("change", () => selected && select(selected));
+// The chosen interval is remembered in this browser (every chart).
+bindIntervalSelect(intervalSelect, () => selected && select(selected));
 
 // --- open trades -------------------------------------------------------------
 
@@ -112,19 +120,21 @@ function renderTradeRow(trade) {
   // Past its expiry it settles at the recorded expiry price, not at the mark.
   const settling = trade.expires_at && Date.parse(trade.expires_at) <= Date.now();
   const words = last && !settling ? netWords(netResult(trade, last.price)) : null;
+  // data-label: the column's name, shown beside the value when the table
+  // is laid out as cards on a phone.
   const cells = [
-    el("td", {}, el("a", { href: pages.trade(trade.id) }, `#${trade.id} ${symbol}`)),
-    el("td", {}, trade.side === "sell" ? "Sell ↓" : "Buy ↑"),
-    el("td", { class: "num" }, `${format(trade.stake, 2)} ${trade.currency || ""}`),
-    el("td", { class: "num" }, trade.entry_price ? format(trade.entry_price, scaleOf(symbol)) : "—"),
-    el("td", { class: "num" }, last ? format(last.price, scaleOf(symbol)) : "—"),
+    el("td", { "data-label": "Trade" }, el("a", { href: pages.trade(trade.id) }, `#${trade.id} ${symbol}`)),
+    el("td", { "data-label": "Side" }, trade.side === "sell" ? "Sell ↓" : "Buy ↑"),
+    el("td", { class: "num", "data-label": "Stake" }, `${format(trade.stake, 2)} ${trade.currency || ""}`),
+    el("td", { class: "num", "data-label": "Entry" }, trade.entry_price ? format(trade.entry_price, scaleOf(symbol)) : "—"),
+    el("td", { class: "num", "data-label": "Mark" }, last ? format(last.price, scaleOf(symbol)) : "—"),
     el(
       "td",
-      { class: `num net-cell ${words ? words.cls : ""}`, "data-testid": "net-pnl" },
+      { class: `num net-cell ${words ? words.cls : ""}`, "data-testid": "net-pnl", "data-label": "Net if closed now" },
       words ? words.headline : settling ? "Settling…" : "—",
       words ? el("span", { class: "sub", "data-testid": "pnl" }, words.breakdown) : null,
     ),
-    el("td", {}, formatTime(trade.expires_at)),
+    el("td", { "data-label": "Expires" }, formatTime(trade.expires_at)),
   ];
   const fresh = el("tr", { dataset: { tradeId: String(trade.id) } }, ...cells);
   if (row) row.replaceWith(fresh);
@@ -194,6 +204,16 @@ function renderNotes(list) {
   }
 }
 onRecent(renderNotes);
+
+// --- fallback while the socket is down -------------------------------------
+
+async function pollAll() {
+  // Instruments carry their latest quote: prices (and so the P&L) move on.
+  await Promise.allSettled([market.loadInstruments(), loadBalances(), loadOpenTrades()]);
+}
+
+new PollingFallback({ poll: pollAll, everyMs: 3000, onMode: (mode) => setPolling(mode === "polling") }).start();
+watchStaleness(tickerList, document.getElementById("chart"), openBody.closest("table"), balancesNode);
 
 // --- start ---------------------------------------------------------------
 
