@@ -213,7 +213,7 @@ async function pollAll() {
 }
 
 new PollingFallback({ poll: pollAll, everyMs: 3000, onMode: (mode) => setPolling(mode === "polling") }).start();
-watchStaleness(tickerList, document.getElementById("chart"), openBody.closest("table"), balancesNode);
+watchStaleness(tickerList, document.getElementById("chart"), openBody.closest("table"));
 
 // --- start ---------------------------------------------------------------
 
