@@ -51,6 +51,13 @@ def test_every_page_is_accessible_fits_and_is_tappable(stack, feed, browser, the
     login_tracking(page, stack.url, user, trade)
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems: dict[str, list[str]] = {}
+    # Script errors and CSP refusals (the error page's own 404 is expected).
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
+    page.on(
+        "console",
+        lambda msg: msg.type == "error" and "status of 404" not in msg.text and errors.append(msg.text),
+    )
     try:
         for name, path in pages_of(trade.pk).items():
             page.goto(f"{stack.url}{path}")
@@ -66,6 +73,8 @@ def test_every_page_is_accessible_fits_and_is_tappable(stack, feed, browser, the
                 found.append(f"scrolls sideways: {scroll_width} > {inner_width}: {sticking_out(page)}")
             found += [f"small tap target: {t}" for t in small_targets(page)]
             found += serious_violations(page)
+            found += errors
+            errors.clear()
             page.screenshot(path=str(SHOTS / f"{name}-{width}-{theme}.png"), full_page=True)
             if found:
                 problems[name] = found

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import login_session, shot
-from tests.e2e.views_support import trader
+from tests.e2e.views_support import login_tracking, trader
 from tests.trading.trades_support import make_instrument, quote
 from trading.trades.services import trade_open, trade_request
 from wallets.models import Account
@@ -193,3 +193,47 @@ def test_cut_socket_marks_stale_polls_and_bounds_reconnects(stack, feed, page_fa
     expect(page.get_by_test_id("reconnect")).to_be_hidden()
     assert len(refused) == attempts  # the click's attempt was let through
     shot(page, "dashboard-fresh-again")
+
+
+def test_status_page_polls_without_hurrying_the_socket(stack, page_factory):
+    """The status page used to reset the back-off after every successful
+    poll (one attempt per client per poll after a restart); its polling now
+    leaves the schedule alone."""
+    user = trader()
+    queued = trade_request(
+        user=user, instrument="BTC-USD", side="buy", stake=D("100.00"), idempotency_key="q1"
+    ).trade  # no worker: it stays queued, so the page keeps polling
+    page = page_factory()
+    page.add_init_script("Math.random = () => 0.5;")
+    login_tracking(page, stack.url, user, queued)
+    blocked = {"on": False}
+    live: list = []
+    refused: list = []
+    polls: list = []
+
+    def route(ws):
+        if blocked["on"]:
+            refused.append(ws.url)
+            ws.close(code=4999, reason="cut by the test")
+            return
+        live.append(ws)
+        ws.connect_to_server()
+
+    page.route_web_socket(STREAM, route)
+    page.on("request", lambda r: "/api/check-trade-status/" in r.url and polls.append(r.url))
+    page.goto(f"{stack.url}/trade-status/")
+    mode = page.get_by_test_id("status-mode")
+    expect(mode).to_have_attribute("data-mode", "socket")
+    blocked["on"] = True
+    cut_at = time.monotonic()
+    for ws in live:
+        ws.close(code=4999, reason="cut by the test")
+    expect(mode).to_have_attribute("data-mode", "polling", timeout=15_000)
+    remaining = 14 - (time.monotonic() - cut_at)
+    if remaining > 0:
+        page.wait_for_timeout(remaining * 1000)
+    outage = time.monotonic() - cut_at
+    attempts = len(refused)
+    assert len(polls) >= 3  # it polled all along (every 2 s)
+    assert 3 <= attempts <= schedule_bound(outage + 1), (attempts, len(polls), outage)
+    blocked["on"] = False

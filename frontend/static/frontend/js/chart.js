@@ -74,6 +74,9 @@ export class PriceChart {
     container.classList.add("chart-host");
     this.chart = createChart(container, {
       autoSize: true,
+      // Off from the start: with it on, the library injects a <style> for
+      // the logo, which the CSP blocks.
+      layout: { attributionLogo: false },
       crosshair: { mode: CrosshairMode.Normal },
       localization: {
         priceFormatter: (price) => formatChartPrice(price, this.precision),
