@@ -39,8 +39,8 @@ def open_trade(user: Any, *, symbol: str = "BTC-USD", price: str = "65000.00") -
         side="buy",
         stake=D("100.00"),
         idempotency_key=f"view-trade-{user.pk}",
-        take_profit=str((entry * D("1.5")).quantize(D("0.01"))),
-        stop_loss=str((entry * D("0.5")).quantize(D("0.01"))),
+        take_profit=str((entry * D("1.02")).quantize(D("0.01"))),
+        stop_loss=str((entry * D("0.98")).quantize(D("0.01"))),
     ).trade
     return trade_open(trade_id=trade.pk)
 

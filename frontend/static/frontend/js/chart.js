@@ -89,7 +89,21 @@ export class PriceChart {
         tickMarkFormatter: (time, type) => (type <= 2 ? formatAxisDay(time) : formatAxisTime(time)),
       },
     });
-    this.series = this.chart.addCandlestickSeries({ borderVisible: false });
+    this.levels = [];
+    this.series = this.chart.addCandlestickSeries({
+      borderVisible: false,
+      // The price scale takes the trade's levels in, so its take-profit and
+      // stop-loss are on screen, not only the candles' range.
+      autoscaleInfoProvider: (original) => {
+        const info = original();
+        if (!info || !info.priceRange || !this.levels.length) return info;
+        const { minValue, maxValue } = info.priceRange;
+        return {
+          ...info,
+          priceRange: { minValue: Math.min(minValue, ...this.levels), maxValue: Math.max(maxValue, ...this.levels) },
+        };
+      },
+    });
     this.applyTheme();
     container.append(this.legend);
     this.chart.subscribeCrosshairMove((param) => this.showLegend(param));
@@ -147,19 +161,21 @@ export class PriceChart {
   setLevels(levels) {
     for (const line of this.lines) this.series.removePriceLine(line);
     const colour = { entry: this.colours.accent, tp: this.colours.up, sl: this.colours.down };
-    this.lines = levels
-      .filter((level) => level.price !== null && level.price !== undefined && level.price !== "")
-      .map((level) =>
-        this.series.createPriceLine({
-          price: Number(level.price),
-          title: level.title,
-          color: colour[level.kind] || this.colours.warn,
-          lineWidth: 1,
-          lineStyle: level.kind === "entry" ? 0 : 2,
-          axisLabelVisible: true,
-        }),
-      );
-    this.container.dataset.levels = levels.map((l) => l.kind).join(" ");
+    const drawn = levels.filter((level) => level.price !== null && level.price !== undefined && level.price !== "");
+    this.levels = drawn.map((level) => Number(level.price));
+    this.lines = drawn.map((level) =>
+      this.series.createPriceLine({
+        price: Number(level.price),
+        title: level.title,
+        color: colour[level.kind] || this.colours.warn,
+        lineWidth: 1,
+        lineStyle: level.kind === "entry" ? 0 : 2,
+        axisLabelVisible: true,
+      }),
+    );
+    // Re-run the autoscale with the new levels.
+    this.chart.priceScale("right").applyOptions({ autoScale: true });
+    this.container.dataset.levels = drawn.map((l) => l.kind).join(" ");
   }
 
   /** Extend the chart with a tick of the shown symbol. */

@@ -1,7 +1,7 @@
 // Marks live figures stale: when no tick has arrived for STALE_AFTER_MS
 // while something is watched, or the socket has not been live for
-// STALE_AFTER_MS, every registered node gets the class `is-stale` (dimmed,
-// with a "paused" badge) and a banner says "Prices paused · last update
+// STALE_AFTER_MS, every registered node gets the class `is-stale` (outlined,
+// grey, a "paused" badge) and a banner says "Prices paused · last update
 // 14:03:05 CET" in a polite live region, with a Reconnect button. The mark
 // goes as soon as a tick arrives on a live socket.
 //
@@ -34,10 +34,6 @@ export function watchStaleness(...targets) {
 export function setPolling(on) {
   polling = on;
   render();
-}
-
-export function isStale() {
-  return stale;
 }
 
 function start() {
