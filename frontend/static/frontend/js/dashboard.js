@@ -14,10 +14,11 @@ import { api, results } from "./api.js";
 import { onBalances, loadBalances } from "./balances.js";
 import { PriceChart, bindIntervalSelect } from "./chart.js";
 import { PollingFallback } from "./fallback.js";
+import { formatAmount, formatPrice } from "./format.js";
 import { clear, el, flash, formatTime } from "./dom.js";
 import { endpoints, pages } from "./endpoints.js";
 import * as market from "./market.js";
-import { direction, format, formatSigned, sub } from "./money.js";
+import { direction, formatSigned, sub } from "./money.js";
 import { loadRecent, onRecent, recent } from "./notify.js";
 import { netResult, netWords } from "./pnl.js";
 import { setPolling, watchStaleness } from "./staleness.js";
@@ -47,7 +48,7 @@ function renderTicker(symbol) {
   const last = market.price(symbol);
   const priceNode = node.querySelector(".ticker-price");
   const changeNode = node.querySelector(".ticker-change");
-  priceNode.textContent = last ? format(last.price, scaleOf(symbol)) : "—";
+  priceNode.textContent = last ? formatPrice(last.price, scaleOf(symbol)) : "—";
   const change = market.changeSinceOpen(symbol);
   if (change) {
     const dir = direction(change.abs);
@@ -125,9 +126,9 @@ function renderTradeRow(trade) {
   const cells = [
     el("td", { "data-label": "Trade" }, el("a", { href: pages.trade(trade.id) }, `#${trade.id} ${symbol}`)),
     el("td", { "data-label": "Side" }, trade.side === "sell" ? "Sell ↓" : "Buy ↑"),
-    el("td", { class: "num", "data-label": "Stake" }, `${format(trade.stake, 2)} ${trade.currency || ""}`),
-    el("td", { class: "num", "data-label": "Entry" }, trade.entry_price ? format(trade.entry_price, scaleOf(symbol)) : "—"),
-    el("td", { class: "num", "data-label": "Mark" }, last ? format(last.price, scaleOf(symbol)) : "—"),
+    el("td", { class: "num", "data-label": "Stake" }, formatAmount(trade.stake, trade.currency)),
+    el("td", { class: "num", "data-label": "Entry" }, formatPrice(trade.entry_price, scaleOf(symbol))),
+    el("td", { class: "num", "data-label": "Mark" }, last ? formatPrice(last.price, scaleOf(symbol)) : "—"),
     el(
       "td",
       { class: `num net-cell ${words ? words.cls : ""}`, "data-testid": "net-pnl", "data-label": "Net if closed now" },
@@ -180,8 +181,8 @@ onBalances((balances) => {
   const available = balancesNode.querySelector('[data-balance="available"]');
   const reserved = balancesNode.querySelector('[data-balance="reserved"]');
   const before = available.textContent;
-  available.textContent = `${format(usd.available, 2)} ${usd.currency}`;
-  reserved.textContent = `${format(usd.reserved, 2)} ${usd.currency}`;
+  available.textContent = formatAmount(usd.available, usd.currency);
+  reserved.textContent = formatAmount(usd.reserved, usd.currency);
   if (before !== "—" && before !== available.textContent) flash(available, "flash-up");
 });
 

@@ -17,10 +17,10 @@ import { api } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
 import { pages } from "./endpoints.js";
 import * as market from "./market.js";
-import { format } from "./money.js";
 import { netResult, netWords } from "./pnl.js";
 import { plainReason } from "./reasons.js";
 import { PollingFallback } from "./fallback.js";
+import { formatAmount } from "./format.js";
 import { mountTradeChart } from "./trade_chart.js";
 import { setPolling, watchStaleness } from "./staleness.js";
 import { stream } from "./stream.js";
@@ -159,7 +159,7 @@ class StatusPage {
     const held = this.root.querySelector("#trade-held");
     if (held && trade.held !== undefined) {
       held.hidden = !(Number(trade.held) > 0);
-      if (!held.hidden) held.textContent = ` · ${format(trade.held, 2)} ${trade.currency || ""} held (stake + fee) until it opens`;
+      if (!held.hidden) held.textContent = ` · ${formatAmount(trade.held, trade.currency)} held (stake + fee) until it opens`;
     }
 
     const badge = this.root.querySelector("#trade-status");
@@ -250,10 +250,10 @@ class StatusPage {
     const price = (value) => formatPrice(symbol, value);
     const rows = [
       ["Instrument", `${symbol} ${trade.side === "sell" ? "Sell ↓" : "Buy ↑"}`],
-      ["Stake", `${format(trade.stake, 2)} ${trade.currency || ""}`],
+      ["Stake", formatAmount(trade.stake, trade.currency)],
       ["Entry price", price(trade.entry_price)],
       ["Quantity", trade.quantity],
-      ["Fees", `${format(trade.fee ?? "0", 2)} ${trade.currency || ""}`],
+      ["Fees", formatAmount(trade.fee ?? "0", trade.currency)],
       ["Expires", formatTime(trade.expires_at)],
     ];
     if (trade.status === "open" && !this.expired()) {
