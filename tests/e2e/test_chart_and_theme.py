@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import login_session, shot
 from tests.e2e.views_support import login_tracking, open_trade, trader
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -68,8 +68,6 @@ def test_theme_follows_the_os_until_chosen_then_is_remembered(stack, browser):
     context = browser.new_context(color_scheme="dark")
     page = context.new_page()
     try:
-        from tests.e2e.conftest import login_session
-
         login_session(page, stack, user)
         page.goto(f"{stack.url}/wallet/")
         assert body_background(page) == DARK_BG
