@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, path
 
 from core import converters
 from frontend import views
+from frontend.favicon import FaviconRedirect
 
 converters.register()
 
@@ -15,4 +16,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("wallet/", views.WalletView.as_view(), name="wallet"),
     path("plans/", views.PlansView.as_view(), name="plans"),
     path("settings/notifications/", views.NotificationSettingsView.as_view(), name="notification-settings"),
+    path("favicon.ico", FaviconRedirect.as_view(), name="favicon"),
 ]

@@ -165,7 +165,9 @@ def test_blocked_socket_falls_back_to_polling_and_back(stack, feed, page_factory
     # resume delivers the events it missed, each exactly once.
     polls_before = len(polls)
     blocked["on"] = False
-    expect(mode).to_have_attribute("data-mode", "socket", timeout=30_000)
+    # Polls no longer hurry the socket: the next attempt comes when its
+    # back-off says (full jitter, at most 30 s after the last one).
+    expect(mode).to_have_attribute("data-mode", "socket", timeout=45_000)
     expect(page.locator("#conn-status")).to_have_attribute("data-state", "live")
     events = page.locator("#status-events li")
     expect(events.filter(has_text="Settled at")).to_have_count(1, timeout=15_000)

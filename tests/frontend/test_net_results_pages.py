@@ -66,7 +66,11 @@ def test_an_expired_open_trade_page_offers_no_close(user, inst, client):
     Trade.objects.filter(pk=trade.pk).update(expires_at=expires)
     html = client.get(f"/trades/{trade.pk}/").content.decode()
     assert '<button type="button" class="danger" id="trade-close" hidden>' in html
-    assert f"This trade expired at {expires:%H:%M:%S} UTC and is being settled at the expiry price." in html
+    # The instant as ISO for the browser to write in local time, UTC without scripts.
+    assert (
+        f'This trade expired at <time datetime="{expires.isoformat()}" data-format="clock">'
+        f"{expires:%H:%M:%S} UTC</time> and is being settled at the expiry price."
+    ) in html
 
 
 def test_the_status_page_shows_the_net_result_first(user, inst, client):

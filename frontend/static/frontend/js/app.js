@@ -2,7 +2,9 @@
 // connection, shows its state in the header, and wires notifications.
 // Page modules import `stream` from stream.js and get this same instance.
 
+import { hydrateTimes } from "./format.js";
 import { installNotifications } from "./notify.js";
+import { keepScrollRegionsFocusable } from "./scroll_regions.js";
 import { Status, stream } from "./stream.js";
 
 const LABELS = {
@@ -23,6 +25,9 @@ function showStatus(status) {
 stream.on("status", showStatus);
 installNotifications(stream);
 showStatus(stream.status);
+// Server-rendered dates (the `local_time` filter) in local time, like the rest.
+hydrateTimes();
+keepScrollRegionsFocusable();
 // Module scripts all run before DOMContentLoaded: starting then means every
 // page module has registered its listeners before the first frame.
 document.addEventListener("DOMContentLoaded", () => stream.start());

@@ -4,17 +4,25 @@
 // closing at the mark would give after both fees, coloured by it, the P&L
 // before fees and the fees beside it), the balances, and the recent
 // notifications.
+//
+// While the socket is down the page polls prices, balances and open trades
+// (fallback.js, as the status page does) and marks the live figures stale
+// with a "Prices paused" note and a Reconnect button (staleness.js). On a
+// phone the open trades table is shown as cards, each cell labelled.
 
 import { api, results } from "./api.js";
 import { onBalances, loadBalances } from "./balances.js";
-import { PriceChart } from "./chart.js";
+import { PriceChart, bindIntervalSelect } from "./chart.js";
+import { PollingFallback } from "./fallback.js";
+import { formatAmount, formatPrice } from "./format.js";
 import { clear, el, flash, formatTime } from "./dom.js";
 import { endpoints, pages } from "./endpoints.js";
 import * as market from "./market.js";
-import { direction, format, formatSigned, sub } from "./money.js";
+import { direction, formatSigned, sub } from "./money.js";
 import { loadRecent, onRecent, recent } from "./notify.js";
 import { netResult, netWords } from "./pnl.js";
 import "./portfolio.js"; // the portfolio card and equity curve (its own module)
+import { setPolling, watchStaleness } from "./staleness.js";
 import { stream } from "./stream.js";
 import { markClosedTickers } from "./market_hours.js";
 
@@ -42,7 +50,7 @@ function renderTicker(symbol) {
   const last = market.price(symbol);
   const priceNode = node.querySelector(".ticker-price");
   const changeNode = node.querySelector(".ticker-change");
-  priceNode.textContent = last ? format(last.price, scaleOf(symbol)) : "—";
+  priceNode.textContent = last ? formatPrice(last.price, scaleOf(symbol)) : "—";
   const change = market.changeSinceOpen(symbol);
   if (change) {
     const dir = direction(change.abs);
@@ -99,7 +107,8 @@ async function select(symbol) {
   }
 }
 
-intervalSelect.addEventListener("change", () => selected && select(selected));
+// The chosen interval is remembered in this browser (every chart).
+bindIntervalSelect(intervalSelect, () => selected && select(selected));
 
 // --- open trades -------------------------------------------------------------
 
@@ -114,19 +123,21 @@ function renderTradeRow(trade) {
   // Past its expiry it settles at the recorded expiry price, not at the mark.
   const settling = trade.expires_at && Date.parse(trade.expires_at) <= Date.now();
   const words = last && !settling ? netWords(netResult(trade, last.price)) : null;
+  // data-label: the column's name, shown beside the value when the table
+  // is laid out as cards on a phone.
   const cells = [
-    el("td", {}, el("a", { href: pages.trade(trade.id) }, `#${trade.id} ${symbol}`)),
-    el("td", {}, trade.side === "sell" ? "Sell ↓" : "Buy ↑"),
-    el("td", { class: "num" }, `${format(trade.stake, 2)} ${trade.currency || ""}`),
-    el("td", { class: "num" }, trade.entry_price ? format(trade.entry_price, scaleOf(symbol)) : "—"),
-    el("td", { class: "num" }, last ? format(last.price, scaleOf(symbol)) : "—"),
+    el("td", { "data-label": "Trade" }, el("a", { href: pages.trade(trade.id) }, `#${trade.id} ${symbol}`)),
+    el("td", { "data-label": "Side" }, trade.side === "sell" ? "Sell ↓" : "Buy ↑"),
+    el("td", { class: "num", "data-label": "Stake" }, formatAmount(trade.stake, trade.currency)),
+    el("td", { class: "num", "data-label": "Entry" }, formatPrice(trade.entry_price, scaleOf(symbol))),
+    el("td", { class: "num", "data-label": "Mark" }, last ? formatPrice(last.price, scaleOf(symbol)) : "—"),
     el(
       "td",
-      { class: `num net-cell ${words ? words.cls : ""}`, "data-testid": "net-pnl" },
+      { class: `num net-cell ${words ? words.cls : ""}`, "data-testid": "net-pnl", "data-label": "Net if closed now" },
       words ? words.headline : settling ? "Settling…" : "—",
       words ? el("span", { class: "sub", "data-testid": "pnl" }, words.breakdown) : null,
     ),
-    el("td", {}, formatTime(trade.expires_at)),
+    el("td", { "data-label": "Expires" }, formatTime(trade.expires_at)),
   ];
   const fresh = el("tr", { dataset: { tradeId: String(trade.id) } }, ...cells);
   if (row) row.replaceWith(fresh);
@@ -172,8 +183,8 @@ onBalances((balances) => {
   const available = balancesNode.querySelector('[data-balance="available"]');
   const reserved = balancesNode.querySelector('[data-balance="reserved"]');
   const before = available.textContent;
-  available.textContent = `${format(usd.available, 2)} ${usd.currency}`;
-  reserved.textContent = `${format(usd.reserved, 2)} ${usd.currency}`;
+  available.textContent = formatAmount(usd.available, usd.currency);
+  reserved.textContent = formatAmount(usd.reserved, usd.currency);
   if (before !== "—" && before !== available.textContent) flash(available, "flash-up");
 });
 
@@ -196,6 +207,16 @@ function renderNotes(list) {
   }
 }
 onRecent(renderNotes);
+
+// --- fallback while the socket is down -------------------------------------
+
+async function pollAll() {
+  // Instruments carry their latest quote: prices (and so the P&L) move on.
+  await Promise.allSettled([market.loadInstruments(), loadBalances(), loadOpenTrades()]);
+}
+
+new PollingFallback({ poll: pollAll, everyMs: 3000, onMode: (mode) => setPolling(mode === "polling") }).start();
+watchStaleness(tickerList, document.getElementById("chart"), openBody.closest("table"));
 
 // --- start ---------------------------------------------------------------
 

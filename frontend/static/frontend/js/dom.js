@@ -30,20 +30,9 @@ export function flash(node, cls) {
   node.classList.add(cls);
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, {
-  year: "numeric",
-  month: "short",
-  day: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit",
-});
-
-export function formatTime(iso) {
-  if (!iso) return "—";
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? String(iso) : timeFormat.format(date);
-}
+// Every page writes dates the same way (format.js); kept here under its old
+// name so the modules importing it from dom.js use the shared formatter.
+export { formatDateTime as formatTime } from "./format.js";
 
 /** Show server messages beside their fields in a form: each input named
  * `name` gets the message in the element with id `<form.id>-<name>-error`. */

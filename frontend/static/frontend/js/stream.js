@@ -12,8 +12,12 @@
 //   only then live events, all inside its connect handler, so no live event
 //   can overtake the replay (a `resume` frame sent after `hello` could be
 //   overtaken, and the dedupe by seq would then drop the replayed ones).
-//   Reconnects back off exponentially with full jitter (0.5 s doubling to
-//   30 s).
+//   Reconnects back off exponentially with full jitter: attempt k waits a
+//   uniformly random time in [0, min(30 s, 0.5 s x 2^k)], so clients cut
+//   off by one server restart spread their reconnects over the window
+//   instead of arriving together (issue 12). Nothing but `hello` (a
+//   connection that worked), the browser's `online` event or the user's
+//   Reconnect resets the schedule: a successful REST poll does not.
 // - `resync_required` (the gap is beyond the server's retention) is passed
 //   on as a "resync" signal: page modules reload their state over REST.
 // - It sends `ping` every heartbeat interval the server announced in
@@ -34,10 +38,15 @@ export const Status = Object.freeze({
   OFFLINE: "offline",
 });
 
-/** Delay before reconnect attempt `attempt` (0-based): full jitter. */
+/** The ceiling of reconnect attempt `attempt` (0-based): doubling, capped. */
+export function backoffCap(attempt) {
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 30));
+}
+
+/** Delay before reconnect attempt `attempt`: full jitter, uniform in
+ * [0, cap]. `random` is injectable so the schedule can be tested. */
 export function backoffDelay(attempt, random = Math.random) {
-  const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
-  return Math.round(cap / 2 + (random() * cap) / 2);
+  return Math.floor(random() * backoffCap(attempt));
 }
 
 function storageKey(userId) {
@@ -58,6 +67,9 @@ class Stream {
     this.heartbeatMs = DEFAULT_HEARTBEAT_S * 1000;
     this.started = false;
     this.stopped = false;
+    // Connection attempts made by this page (shown to tests and the ops
+    // view of a page; never reset).
+    this.attempts = 0;
     this.lastSeq = this.readSeq();
     // The seq the current connection resumes from (null: starts live).
     this.since = null;
@@ -145,6 +157,7 @@ class Stream {
     this.since = this.resumePoint();
     if (this.since !== null) this.lastSeq = this.since;
     let socket;
+    this.attempts += 1;
     try {
       socket = new WebSocket(this.url());
     } catch (error) {

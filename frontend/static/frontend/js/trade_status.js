@@ -6,8 +6,8 @@
 // The page is driven by the trade's events on the WebSocket. When the
 // socket is down for more than FALLBACK_AFTER_MS (or never connects), it
 // polls the status endpoint every POLL_MS instead, says so in a visible
-// indicator, and keeps nudging the socket; once the socket is live again
-// polling stops and the stream's resume fills in the events it missed.
+// indicator (fallback.js, shared with the dashboard; the socket keeps its
+// own back-off meanwhile); once the socket is live again polling stops and the stream's resume fills in the events it missed.
 // Events are listed once each (by seq); polled states move the stepper but
 // are not events, so nothing is ever listed twice. A settled trade leads
 // with its net result (P&L less both fees), the box coloured by it; an open
@@ -17,10 +17,13 @@ import { api } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
 import { pages } from "./endpoints.js";
 import * as market from "./market.js";
-import { format } from "./money.js";
 import { netResult, netWords } from "./pnl.js";
 import { plainReason } from "./reasons.js";
-import { Status, stream } from "./stream.js";
+import { PollingFallback } from "./fallback.js";
+import { formatAmount } from "./format.js";
+import { mountTradeChart } from "./trade_chart.js";
+import { setPolling, watchStaleness } from "./staleness.js";
+import { stream } from "./stream.js";
 import { STATUS_WORDS, describeTradeEvent, formatPrice, tradeSymbol } from "./trades.js";
 
 const FALLBACK_AFTER_MS = 3000;
@@ -56,9 +59,13 @@ class StatusPage {
     this.statusUrl = root.dataset.statusUrl;
     this.trade = { id: this.tradeId, status: root.dataset.status, attempts: 0 };
     this.mode = "socket";
-    this.pollTimer = null;
-    this.fallbackTimer = null;
-    this.lastNudge = 0;
+    this.fallback = new PollingFallback({
+      poll: () => this.poll(),
+      everyMs: POLL_MS,
+      afterMs: FALLBACK_AFTER_MS,
+      done: () => FINAL.has(this.trade.status),
+      onMode: (mode) => this.setMode(mode),
+    });
     this.seen = new Set();
     this.build();
   }
@@ -91,7 +98,14 @@ class StatusPage {
       el("ol", { class: "stepper", "aria-label": "Progress of the trade" }, ...this.stepNodes),
       el(
         "div",
-        { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "4", id: "status-progress" },
+        {
+          class: "progress",
+          role: "progressbar",
+          "aria-label": "Trade progress",
+          "aria-valuemin": "0",
+          "aria-valuemax": "4",
+          id: "status-progress",
+        },
         this.bar,
       ),
       this.message,
@@ -145,7 +159,7 @@ class StatusPage {
     const held = this.root.querySelector("#trade-held");
     if (held && trade.held !== undefined) {
       held.hidden = !(Number(trade.held) > 0);
-      if (!held.hidden) held.textContent = ` · ${format(trade.held, 2)} ${trade.currency || ""} held (stake + fee) until it opens`;
+      if (!held.hidden) held.textContent = ` · ${formatAmount(trade.held, trade.currency)} held (stake + fee) until it opens`;
     }
 
     const badge = this.root.querySelector("#trade-status");
@@ -236,13 +250,15 @@ class StatusPage {
     const price = (value) => formatPrice(symbol, value);
     const rows = [
       ["Instrument", `${symbol} ${trade.side === "sell" ? "Sell ↓" : "Buy ↑"}`],
-      ["Stake", `${format(trade.stake, 2)} ${trade.currency || ""}`],
+      ["Stake", formatAmount(trade.stake, trade.currency)],
       ["Entry price", price(trade.entry_price)],
       ["Quantity", trade.quantity],
-      ["Fees", `${format(trade.fee ?? "0", 2)} ${trade.currency || ""}`],
+      ["Fees", formatAmount(trade.fee ?? "0", trade.currency)],
       ["Expires", formatTime(trade.expires_at)],
     ];
     if (trade.status === "open" && !this.expired()) {
+      // Live P&L: dimmed with the page's "Prices paused" note when stale.
+      watchStaleness(this.details);
       const last = market.price(symbol);
       const words = last ? netWords(netResult(trade, last.price), trade.currency || "") : null;
       if (words) rows.push(["Net if closed now", `${words.headline} (${words.breakdown})`, words.cls]);
@@ -282,19 +298,7 @@ class StatusPage {
     this.modeNode.dataset.mode = mode;
     this.modeNode.dataset.state = mode === "socket" ? "live" : mode === "polling" ? "polling" : "connecting";
     this.modeNode.querySelector(".conn-label").textContent = words[mode];
-    // The header indicator says the same while this page polls.
-    const header = document.getElementById("conn-status");
-    if (header) {
-      if (mode === "polling") {
-        header.dataset.override = "1";
-        header.dataset.state = "polling";
-        header.querySelector(".conn-label").textContent = "Polling";
-      } else if (header.dataset.override) {
-        delete header.dataset.override;
-        header.dataset.state = stream.status;
-        header.querySelector(".conn-label").textContent = stream.status === Status.LIVE ? "Live" : "Connecting…";
-      }
-    }
+    setPolling(mode === "polling");
   }
 
   // --- inputs ------------------------------------------------------------------
@@ -309,43 +313,8 @@ class StatusPage {
     if (FINAL.has(this.trade.status)) this.stopPolling();
   }
 
-  onStreamStatus(status) {
-    if (status === Status.LIVE) {
-      window.clearTimeout(this.fallbackTimer);
-      this.fallbackTimer = null;
-      this.stopPolling();
-      this.setMode("socket");
-      return;
-    }
-    if (this.mode === "socket") this.setMode("connecting");
-    if (!this.fallbackTimer && !this.pollTimer && !FINAL.has(this.trade.status)) {
-      this.fallbackTimer = window.setTimeout(() => {
-        this.fallbackTimer = null;
-        if (!stream.isLive()) this.startPolling();
-      }, FALLBACK_AFTER_MS);
-    }
-  }
-
-  startPolling() {
-    if (this.pollTimer || FINAL.has(this.trade.status)) return;
-    this.setMode("polling");
-    const tick = async () => {
-      this.pollTimer = window.setTimeout(tick, POLL_MS);
-      await this.poll();
-      // The server answered, so the network is back: try the socket now
-      // rather than waiting out the reconnect back-off (at most every 5 s).
-      if (!stream.isLive() && Date.now() - this.lastNudge > 5000) {
-        this.lastNudge = Date.now();
-        stream.reconnectNow();
-      }
-    };
-    tick();
-  }
-
   stopPolling() {
-    window.clearTimeout(this.pollTimer);
-    this.pollTimer = null;
-    if (this.mode === "polling") this.setMode(stream.isLive() ? "socket" : "connecting");
+    this.fallback.stop();
   }
 
   async poll() {
@@ -377,12 +346,12 @@ class StatusPage {
       this.addEvent(frame);
       this.apply(frame.data);
     });
-    stream.on("status", (status) => this.onStreamStatus(status));
     market.onPrice((symbol) => {
       if (this.trade.status === "open" && symbol === tradeSymbol(this.trade)) this.renderDetails();
     });
     this.render();
-    this.onStreamStatus(stream.status);
+    this.fallback.start();
+    mountTradeChart({ tradeId: this.tradeId, place: (card) => this.root.after(card) });
     market.loadInstruments().then(() => this.render()).catch(() => {});
     // The trade's full current state from the server, without polling: the
     // REST trade (same shape as the events' data).

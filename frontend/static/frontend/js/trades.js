@@ -5,6 +5,7 @@ import { format } from "./money.js";
 import { netResult, netWords } from "./pnl.js";
 import { plainReason } from "./reasons.js";
 import { formatTime } from "./dom.js";
+import { formatPrice as formatPriceAt } from "./format.js";
 
 export const STATUS_WORDS = {
   queued: "Queued",
@@ -23,11 +24,9 @@ export function tradeSymbol(trade) {
 export function formatPrice(symbol, value) {
   if (value === null || value === undefined || value === "") return "—";
   const item = instrument(symbol);
-  try {
-    return item ? format(value, Number(item.price_scale)) : String(value);
-  } catch (error) {
-    return String(value);
-  }
+  // Unknown instrument (not loaded yet): two places rather than the API's
+  // eight-place string.
+  return formatPriceAt(value, item ? Number(item.price_scale) : 2);
 }
 
 /** One line of the timeline for a trade event. */
