@@ -59,6 +59,7 @@ def test_trade_chart_levels_legend_and_remembered_interval(stack, feed, page_fac
     # A settled (not open) trade draws no levels.
     page.goto(f"{stack.url}/trades/{trade.pk}/")
     page.locator("#trade-close").click()
+    page.get_by_test_id("confirm-yes").click()  # Close now asks in the page first
     expect(page.get_by_test_id("trade-status")).to_have_text("Settled", timeout=20_000)
     expect(page.get_by_test_id("trade-chart")).to_have_attribute("data-levels", "")
 

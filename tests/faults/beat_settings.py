@@ -27,6 +27,7 @@ _EVERY = {
     "update-wallet-balances": 5,  # 06:00 and 18:00
     "check-investment-maturity": 7,  # daily
     "cleanup-failed-trades": 7,  # daily
+    "snapshot-portfolios": 3,  # hourly
 }
 # A new entry in the real schedule must be given a pace here (KeyError otherwise).
 CELERY_BEAT_SCHEDULE = {

@@ -5,7 +5,8 @@
 
 import { api } from "./api.js";
 import { el } from "./dom.js";
-import { format, sub } from "./money.js";
+import { formatAmount } from "./format.js";
+import { sub } from "./money.js";
 import { netResult, netWords } from "./pnl.js";
 import { plainReason } from "./reasons.js";
 
@@ -46,7 +47,7 @@ function browserNotify(title, body) {
 function money(value, currency = "USD") {
   if (value === undefined || value === null || value === "") return "";
   try {
-    return `${format(value, 2)} ${currency}`;
+    return formatAmount(value, currency);
   } catch (error) {
     return `${value} ${currency}`;
   }

@@ -2,14 +2,15 @@
 // events carry the full plan), cancel an active one.
 
 import { ApiError, api, newIdempotencyKey, results } from "./api.js";
+import { confirmInPage } from "./confirm.js";
 import { clear, el, formatTime } from "./dom.js";
 import { endpoints } from "./endpoints.js";
+import { formatAmount } from "./format.js";
 import { jsonForm } from "./forms.js";
-import { format, sub } from "./money.js";
-import { netWords } from "./pnl.js";
+import { sub } from "./money.js";
 import { toast } from "./notify.js";
+import { netWords } from "./pnl.js";
 import { stream } from "./stream.js";
-import { confirmInPage } from "./confirm.js";
 
 const body = document.getElementById("plan-rows");
 const actionError = document.getElementById("plan-action-error");
@@ -35,7 +36,7 @@ function row(plan) {
     { dataset: { planId: String(plan.id) } },
     el("td", {}, `#${plan.id} ${planSymbol(plan)} · ${(plan.strategy || "").replaceAll("_", " ")}`),
     el("td", {}, el("span", { class: `badge badge-${plan.status}` }, STATUS[plan.status] || plan.status)),
-    el("td", { class: "num" }, `${format(plan.principal, 2)} ${plan.currency || ""}`),
+    el("td", { class: "num" }, formatAmount(plan.principal, plan.currency || "")),
     el(
       "td",
       { class: `num net-cell ${words.cls}`, "data-testid": "net-pnl" },

@@ -5,16 +5,17 @@
 // then live). Past its expiry an open trade is being settled at the expiry
 // price: "Close now" is hidden and the page says so.
 
+import { ApiError, api, newIdempotencyKey } from "./api.js";
+import { confirmInPage } from "./confirm.js";
 import { clear, el, formatTime } from "./dom.js";
 import { endpoints } from "./endpoints.js";
+import { formatAmount, formatPrice } from "./format.js";
 import * as market from "./market.js";
-import { format, formatSigned } from "./money.js";
+import { formatSigned } from "./money.js";
 import { netResult, netWords } from "./pnl.js";
 import { plainReason } from "./reasons.js";
-import { STATUS_WORDS, describeTradeEvent } from "./trades.js";
-import { ApiError, api, newIdempotencyKey } from "./api.js";
 import { stream } from "./stream.js";
-import { confirmInPage } from "./confirm.js";
+import { STATUS_WORDS, describeTradeEvent } from "./trades.js";
 
 const root = document.getElementById("trade-detail");
 const tradeId = Number(root.dataset.tradeId);
@@ -55,12 +56,12 @@ function render() {
   statusBadge.textContent = STATUS_WORDS[trade.status] || trade.status;
   statusBadge.className = `badge badge-${trade.status}`;
   field("quantity", trade.quantity);
-  const price = (value) => (value === null || value === undefined ? "" : format(value, priceScale));
+  const price = (value) => (value === null || value === undefined ? "" : formatPrice(value, priceScale));
   field("entry_price", price(trade.entry_price));
   field("exit_price", price(trade.exit_price));
   field("take_profit", price(trade.take_profit));
   field("stop_loss", price(trade.stop_loss));
-  field("fee", trade.fee === undefined ? "" : `${format(trade.fee, 2)} ${trade.currency || ""}`);
+  field("fee", trade.fee === undefined ? "" : formatAmount(trade.fee, trade.currency || ""));
   field("opened_at", formatTime(trade.opened_at));
   field("expires_at", formatTime(trade.expires_at));
   field("closed_at", trade.closed_at ? formatTime(trade.closed_at) : "");
@@ -86,7 +87,7 @@ function renderPnl() {
     const last = market.price(symbol);
     if (last) {
       mark = last.price;
-      field("mark", format(last.price, priceScale));
+      field("mark", formatPrice(last.price, priceScale));
     }
   }
   // An expired trade settles at the recorded expiry price, not at the mark.

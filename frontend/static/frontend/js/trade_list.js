@@ -11,11 +11,12 @@
 import { api, results } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
 import { endpoints, pages } from "./endpoints.js";
-import { format, formatSigned } from "./money.js";
-import { netResult, netWords } from "./pnl.js";
+import { formatAmount } from "./format.js";
 import { loadInstruments } from "./market.js";
-import { STATUS_WORDS, formatPrice, tradeSymbol } from "./trades.js";
+import { formatSigned } from "./money.js";
+import { netResult, netWords } from "./pnl.js";
 import { stream } from "./stream.js";
+import { STATUS_WORDS, formatPrice, tradeSymbol } from "./trades.js";
 
 const PAGE = 20;
 const form = document.getElementById("trade-filters");
@@ -74,12 +75,12 @@ function row(trade) {
     el("td", {}, el("a", { href: pages.trade(trade.id) }, `#${trade.id} ${tradeSymbol(trade)}`)),
     el("td", {}, el("span", { class: `badge badge-${trade.status}` }, STATUS_WORDS[trade.status] || trade.status)),
     el("td", {}, trade.side === "sell" ? "Sell ↓" : "Buy ↑"),
-    el("td", { class: "num" }, `${format(trade.stake, 2)} ${trade.currency || ""}`),
+    el("td", { class: "num" }, formatAmount(trade.stake, trade.currency || "")),
     el("td", { class: "num" }, formatPrice(tradeSymbol(trade), trade.entry_price)),
     el("td", { class: "num" }, formatPrice(tradeSymbol(trade), trade.exit_price)),
     el("td", { class: `num ${words ? words.cls : ""}`, "data-testid": "net-pnl" }, words ? words.headline : "—"),
     el("td", { class: "num", "data-testid": "pnl" }, result ? formatSigned(result.gross, 2) : "—"),
-    el("td", { class: "num", "data-testid": "fee" }, trade.fee !== undefined && trade.fee !== null ? format(trade.fee, 2) : "—"),
+    el("td", { class: "num", "data-testid": "fee" }, formatAmount(trade.fee)),
     el("td", {}, formatTime(trade.created_at)),
     el("td", { "data-testid": "closed-at" }, trade.closed_at ? formatTime(trade.closed_at) : "—"),
   );

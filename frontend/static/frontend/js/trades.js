@@ -1,11 +1,11 @@
 // Shared trade helpers of the trade pages: words for statuses and events.
 
 import { instrument } from "./market.js";
-import { format } from "./money.js";
+
 import { netResult, netWords } from "./pnl.js";
 import { plainReason } from "./reasons.js";
 import { formatTime } from "./dom.js";
-import { formatPrice as formatPriceAt } from "./format.js";
+import { formatAmount, formatPrice as formatPriceAt } from "./format.js";
 
 export const STATUS_WORDS = {
   queued: "Queued",
@@ -34,7 +34,7 @@ export function describeTradeEvent(frame) {
   const t = frame.data || {};
   switch (frame.event) {
     case "trade.queued":
-      return `Queued: ${t.side || ""} ${tradeSymbol(t)} for ${t.stake ? format(t.stake, 2) : "?"} ${t.currency || ""}`;
+      return `Queued: ${t.side || ""} ${tradeSymbol(t)} for ${t.stake ? formatAmount(t.stake, t.currency || "") : "?"}`;
     case "trade.retrying":
       return `Opening, attempt ${t.attempts ?? "?"}${t.next_attempt_at ? `; next try at ${formatTime(t.next_attempt_at)}` : ""}`;
     case "trade.opened":

@@ -5,8 +5,9 @@ import { api, results } from "./api.js";
 import { loadBalances, onBalances } from "./balances.js";
 import { clear, el, flash, formatTime } from "./dom.js";
 import { endpoints } from "./endpoints.js";
+import { formatAmount } from "./format.js";
 import { jsonForm } from "./forms.js";
-import { direction, format, formatSigned } from "./money.js";
+import { direction, formatSigned } from "./money.js";
 import { toast } from "./notify.js";
 import { stream } from "./stream.js";
 
@@ -23,8 +24,8 @@ onBalances((balances) => {
     balances[0] || { currency: "USD", available: "0", reserved: "0" };
   const available = balancesNode.querySelector('[data-balance="available"]');
   const before = available.textContent;
-  available.textContent = `${format(usd.available, 2)} ${usd.currency}`;
-  balancesNode.querySelector('[data-balance="reserved"]').textContent = `${format(usd.reserved, 2)} ${usd.currency}`;
+  available.textContent = formatAmount(usd.available, usd.currency);
+  balancesNode.querySelector('[data-balance="reserved"]').textContent = formatAmount(usd.reserved, usd.currency);
   if (before !== "—" && before !== available.textContent) flash(available, "flash-up");
 });
 
