@@ -4,7 +4,7 @@
 import { ApiError, api, newIdempotencyKey, results } from "./api.js";
 import { clear, el, formatTime } from "./dom.js";
 import { endpoints } from "./endpoints.js";
-import { jsonForm } from "./forms.js";
+import { amount, jsonForm } from "./forms.js";
 import { format, sub } from "./money.js";
 import { netWords } from "./pnl.js";
 import { toast } from "./notify.js";
@@ -98,7 +98,7 @@ jsonForm(document.getElementById("plan-form"), {
   values: (form) => ({
     instrument: form.instrument.value,
     strategy: form.strategy.value,
-    principal: form.principal.value.trim(),
+    principal: amount(form, "principal", "principal"),
     trade_fraction: form.trade_fraction.value.trim(),
     term_days: wholeNumber(form.term_days.value.trim()),
   }),
