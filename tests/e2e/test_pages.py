@@ -67,7 +67,16 @@ def test_wallet_deposit_and_plan_creation(stack, page_factory):
     page.goto(f"{stack.url}/wallet/")
     available = page.locator('#balances [data-balance="available"]')
     expect(available).to_have_text("0.00 USD")
-    page.fill("#deposit-amount", "2500.00")
+    # Typed as the page shows amounts: grouping commas are taken out; a comma
+    # elsewhere is a message beside the field and nothing is sent.
+    page.fill("#deposit-amount", "2,50.00")
+    page.click("#deposit-form button[type=submit]")
+    expect(page.locator("#deposit-amount-error")).to_have_text(
+        "Write the amount with commas only between groups of three digits, e.g. 1,000.50."
+    )
+    expect(page.locator("#deposit-amount")).to_have_attribute("aria-invalid", "true")
+    assert not Account.objects.filter(owner=user, balance__gt=0).exists()
+    page.fill("#deposit-amount", "2,500.00")
     page.click("#deposit-form button[type=submit]")
     expect(available).to_have_text("2,500.00 USD")  # via the wallet.balance event
     expect(page.locator("#ledger-rows tr[data-entry-id]")).to_have_count(1)
@@ -77,7 +86,7 @@ def test_wallet_deposit_and_plan_creation(stack, page_factory):
 
     page.goto(f"{stack.url}/plans/")
     page.select_option("#plan-instrument", "BTC-USD")
-    page.fill("#plan-principal", "1000.00")
+    page.fill("#plan-principal", "1,000.00")
     page.click("#plan-form button[type=submit]")
     row = page.locator("#plan-rows tr[data-plan-id]")
     expect(row).to_have_count(1)

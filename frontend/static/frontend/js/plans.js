@@ -6,7 +6,7 @@ import { confirmInPage } from "./confirm.js";
 import { clear, el, formatTime } from "./dom.js";
 import { endpoints } from "./endpoints.js";
 import { formatAmount } from "./format.js";
-import { jsonForm } from "./forms.js";
+import { amount, jsonForm } from "./forms.js";
 import { sub } from "./money.js";
 import { toast } from "./notify.js";
 import { netWords } from "./pnl.js";
@@ -99,7 +99,7 @@ jsonForm(document.getElementById("plan-form"), {
   values: (form) => ({
     instrument: form.instrument.value,
     strategy: form.strategy.value,
-    principal: form.principal.value.trim(),
+    principal: amount(form, "principal", "principal"),
     trade_fraction: form.trade_fraction.value.trim(),
     term_days: wholeNumber(form.term_days.value.trim()),
   }),

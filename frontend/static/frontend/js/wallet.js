@@ -6,7 +6,7 @@ import { loadBalances, onBalances } from "./balances.js";
 import { clear, el, flash, formatTime } from "./dom.js";
 import { endpoints } from "./endpoints.js";
 import { formatAmount } from "./format.js";
-import { jsonForm } from "./forms.js";
+import { amount, jsonForm } from "./forms.js";
 import { direction, formatSigned } from "./money.js";
 import { toast } from "./notify.js";
 import { stream } from "./stream.js";
@@ -85,7 +85,7 @@ next.addEventListener("click", () => {
   loadLedger(next.dataset.url);
 });
 
-const amountOf = (form) => ({ amount: form.amount.value.trim(), currency: "USD" });
+const amountOf = (form) => ({ amount: amount(form, "amount"), currency: "USD" });
 
 jsonForm(document.getElementById("deposit-form"), {
   url: endpoints.deposits,
