@@ -22,6 +22,20 @@ def admin_exec(url: str, sql: str) -> None:
         conn.execute(sql)
 
 
+def wait_for_port(port: int, timeout: float = 60.0) -> None:
+    """Until something accepts TCP connections on 127.0.0.1:`port`."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process and its live children (a
     launcher of several web processes, a Celery worker's pool)."""

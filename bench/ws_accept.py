@@ -42,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import admin_exec, cpu_seconds  # noqa: E402
+from bench.common import admin_exec, cpu_seconds, wait_for_port  # noqa: E402
 from config.env import with_database  # noqa: E402
 from tests.children import free_port, redis_server_binary  # noqa: E402
 
@@ -128,18 +128,6 @@ def server_command(kind: str, port: int, redis_url: str, processes: int) -> list
         *(PY, "-m", "realtime.server", "--processes", str(processes), "-b", "127.0.0.1", "-p", str(port)),
         *("--websocket_timeout", "-1", "--websocket-max-message-size", "65536", app),
     ]
-
-
-def wait_for_port(port: int, timeout: float = 60.0) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 def py_spy_start(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
