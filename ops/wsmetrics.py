@@ -110,6 +110,8 @@ class _ProcessCounters:
                 pipe.incrby(ops_key("ws", "delivered"), delivered)
             if last_time:
                 pipe.set(ops_key("ws", "last_event_time"), last_time)
+            if self.stopped:  # web_stopped() has forgotten this process: do not write it back
+                return
             await pipe.execute()
         except (RedisError, OSError):
             # Counts are best effort; keep the delivered count for the next flush.
