@@ -13,12 +13,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import login_session, shot
+from tests.e2e.views_support import login_tracking
 from tests.factories import UserFactory
 from tests.trading.trades_support import make_instrument, quote
 from trading import pnl
@@ -46,15 +45,7 @@ def opened(user, inst, key="n1", stake="100.00") -> Trade:
 
 def track(page, stack, user, trade) -> None:
     """A session that tracks `trade` on /trade-status/, as the trade form leaves it."""
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session["tracked_trade"] = {"trade_id": trade.pk, "task_id": trade.task_id}
-    session.save()
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": stack.url, "httpOnly": True}]
-    )
+    login_tracking(page, stack.url, user, trade)
 
 
 def test_the_browser_nets_like_the_server(stack, page_factory):
