@@ -24,7 +24,7 @@ from accounts.services import (
 )
 from core.errors import DomainError
 from core.serializers import StrictSerializer
-from core.throttling import WriteThrottle
+from core.throttling import ScopedWriteThrottle
 
 
 class CredentialsRefused(DomainError):
@@ -42,7 +42,7 @@ class TokenObtainSerializer(StrictSerializer):
 TokenResponse = inline_serializer("TokenResponse", fields={"token": serializers.CharField()})
 
 
-class TokenThrottle(WriteThrottle):
+class TokenThrottle(ScopedWriteThrottle):
     counted = frozenset({"POST"})  # revoking is not a guessing vector
 
 

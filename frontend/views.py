@@ -17,9 +17,10 @@ from django.urls import reverse_lazy
 from django.utils.timezone import now
 from django.views import View
 from django.views.generic import FormView, TemplateView
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.request import Request
 
 from accounts.notifications import notification_preference_get, notification_preference_update
+from core.throttling import Limit, UserThrottle, limit_for
 from frontend import selectors
 from frontend.forms import PUSH_FIELDS, NotificationSettingsWithPushForm
 from push.selectors import preference_get as push_preference_get
@@ -55,14 +56,14 @@ class TradeListView(PageView):
         return context
 
 
-class TradeExportThrottle(UserRateThrottle):
+class TradeExportThrottle(UserThrottle):
     """An export reads up to `EXPORT_MAX_ROWS` trades: bounded per user
-    (`settings.TRADE_EXPORT_RATE`), on the same cache as the API's throttles."""
+    (`settings.TRADE_EXPORT_RATE`), beside the API's throttles."""
 
     scope = "trade_export"
 
-    def get_rate(self) -> str:
-        return str(settings.TRADE_EXPORT_RATE)
+    def limits(self, request: Request, view: Any) -> list[Limit | None]:
+        return [limit_for(self.scope, self.client(request), str(settings.TRADE_EXPORT_RATE))]
 
 
 class TradeExportView(LoginRequiredMixin, View):

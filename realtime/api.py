@@ -13,10 +13,10 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from core.serializers import QuerySerializer
+from core.throttling import AnonThrottle, UserThrottle
 from realtime import selectors, services
 from realtime.publish import event_frame
 
@@ -29,7 +29,7 @@ def _user_id(request: Request) -> int:
     return int(request.user.pk)
 
 
-class TicketThrottle(UserRateThrottle):
+class TicketThrottle(UserThrottle):
     scope = "ws_ticket"
     rate = "60/min"
 
@@ -138,7 +138,7 @@ class AsyncApiDocumentApi(APIView):
     """The AsyncAPI 3 description of /ws/stream/ (docs/asyncapi.yaml)."""
 
     permission_classes = [AllowAny]
-    throttle_classes = [AnonRateThrottle, UserRateThrottle]
+    throttle_classes = [AnonThrottle, UserThrottle]
 
     @extend_schema(exclude=True)
     def get(self, request: HttpRequest) -> FileResponse:

@@ -213,8 +213,9 @@ REST_FRAMEWORK: dict[str, Any] = {
     # Throttles key anonymous clients on this, not on a client-supplied header.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        # DRF's anon and user throttles, one Redis round trip each (core/throttling.py).
+        "core.throttling.AnonThrottle",
+        "core.throttling.UserThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("THROTTLE_ANON", "60/min"),
