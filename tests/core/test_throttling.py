@@ -48,7 +48,8 @@ def _count(limit: Limit, window: int) -> int:
 def test_a_rate_allows_that_many_then_refuses_and_a_refused_request_does_not_count(limit):
     assert [take([limit], T0 + 1), take([limit], T0 + 2)] == [None, None]
     refused = take([limit], T0 + 3)
-    assert refused == pytest.approx(MINUTE - 3 + MINUTE / 2)  # 2 x (1 - t/60) + 1 <= 2 at t = 30 s next window
+    # Next window, 2 x (1 - t/60) + 1 <= 2 at t = 30 s.
+    assert refused == pytest.approx(MINUTE - 3 + MINUTE / 2)
     assert _count(limit, T0 // MINUTE) == 2
     # Half a minute into the next window, the previous window's 2 weigh 1: one more fits, not two.
     assert take([limit], T0 + MINUTE + 30) is None
@@ -101,9 +102,8 @@ DEPOSITS = "/api/v1/wallets/deposits/"
 
 
 def _deposit(client: APIClient, key: str):
-    return client.post(
-        DEPOSITS, '{"amount": "1.00", "currency": "USD"}', content_type="application/json", HTTP_IDEMPOTENCY_KEY=key
-    )
+    body = '{"amount": "1.00", "currency": "USD"}'
+    return client.post(DEPOSITS, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY=key)
 
 
 @pytest.mark.django_db
