@@ -7,7 +7,8 @@ Each process keeps one hash in Redis, `ops:proc:<kind>:<name>`, with `kind`
 open WebSocket `connections`, for a worker its pool `concurrency`. It is
 written every `OPS_HEARTBEAT_SECONDS` (10) and expires after
 `PROCESS_KEY_TTL_SECONDS` (10 minutes); a process that exits cleanly deletes
-it.
+it, and a write of its that arrives after that is refused in Redis (a
+tombstone per process life, below).
 
 A process whose heartbeat is older than 3 intervals is *lost* (killed, hung
 or cut off from Redis): shown amber until its hash expires, and its sockets
@@ -27,6 +28,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -72,17 +74,44 @@ def process_record(kind: str, name: str, **fields: str | int | float) -> dict[st
     return record
 
 
-def process_write(kind: str, name: str, **fields: str | int | float) -> None:
-    """Write (or refresh) a process's hash (sync: workers, tests)."""
-    key = process_key(kind, name)
-    pipe = redis_client().pipeline(transaction=False)
-    pipe.hset(key, mapping=process_record(kind, name, **fields))  # type: ignore[arg-type]
-    pipe.expire(key, PROCESS_KEY_TTL_SECONDS)
+# A record is written only while its process has not said goodbye. The
+# goodbye (`process_forget`) deletes the record and leaves a tombstone for the
+# process's instance; the write checks the tombstone inside Redis, so a
+# heartbeat already on its way as the process exits (an async flush, a
+# heartbeat thread) cannot bring the record back for its TTL.
+_WRITE_UNLESS_GONE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+def _gone_key(instance: str) -> str:
+    return ops_key("gone", instance)
+
+
+def process_write_args(
+    kind: str, name: str, instance: str, record: dict[str, str | int | float]
+) -> tuple[Any, ...]:
+    """The EVAL of one record write, for a sync or an async client or pipeline."""
+    flat = [item for pair in record.items() for item in pair]
+    keys = (process_key(kind, name), _gone_key(instance))
+    return (_WRITE_UNLESS_GONE, len(keys), *keys, PROCESS_KEY_TTL_SECONDS, *flat)
+
+
+def process_write(kind: str, name: str, *, instance: str = "", **fields: str | int | float) -> None:
+    """Write (or refresh) a process's hash unless `instance` has said
+    goodbye (sync: workers, tests)."""
+    redis_client().eval(*process_write_args(kind, name, instance, process_record(kind, name, **fields)))
+
+
+def process_forget(kind: str, name: str, *, instance: str = "") -> None:
+    """The process exits: its hash goes, and no late write of `instance` brings it back."""
+    pipe = redis_client().pipeline(transaction=True)
+    pipe.set(_gone_key(instance), 1, ex=PROCESS_KEY_TTL_SECONDS)
+    pipe.delete(process_key(kind, name))
     pipe.execute()
-
-
-def process_forget(kind: str, name: str) -> None:
-    redis_client().delete(process_key(kind, name))
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -149,6 +178,7 @@ class WorkerHeartbeat:
 
     def __init__(self, name: str, concurrency: int | None) -> None:
         self.name = name
+        self.instance = uuid.uuid4().hex  # this process's life, for its goodbye
         self.fields: dict[str, str | int | float] = {"started_at": time.time()}
         if concurrency is not None:
             self.fields["concurrency"] = concurrency
@@ -157,7 +187,7 @@ class WorkerHeartbeat:
 
     def _beat(self) -> None:
         try:
-            process_write(WORKER, self.name, **self.fields)
+            process_write(WORKER, self.name, instance=self.instance, **self.fields)
         except (RedisError, OSError):
             logger.warning("ops: could not write the worker heartbeat (Redis unavailable)")
         except Exception:
@@ -174,7 +204,7 @@ class WorkerHeartbeat:
     def stop(self) -> None:
         self.stopped.set()
         try:
-            process_forget(WORKER, self.name)
+            process_forget(WORKER, self.name, instance=self.instance)
         except (RedisError, OSError):
             pass
 

@@ -28,6 +28,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from typing import Any, cast
 
 from redis.exceptions import RedisError
@@ -58,9 +59,11 @@ class _ProcessCounters:
         self.flush_task: asyncio.Future[None] | None = None
         self.heartbeat_task: asyncio.Future[None] | None = None
         self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.instance = uuid.uuid4().hex  # this process's life, for its goodbye (ops/processes.py)
         self.started_at = time.time()
         self.state = "serving"
-        # Set as the process exits: nothing may write its record after that.
+        # Set as the process exits: no flush starts after that (and one in
+        # flight finds the goodbye's tombstone in Redis).
         self.stopped = False
 
     def maybe_flush(self, *, force: bool = False) -> None:
@@ -95,7 +98,6 @@ class _ProcessCounters:
 
     async def _write(self, delivered: int, last_time: str | None) -> None:
         try:
-            key = processes.process_key(processes.WEB, self.name)
             record = processes.process_record(
                 processes.WEB,
                 self.name,
@@ -104,14 +106,11 @@ class _ProcessCounters:
                 connections=self.open,
             )
             pipe = redis_client_async().pipeline(transaction=False)
-            pipe.hset(key, mapping=record)  # type: ignore[arg-type]
-            pipe.expire(key, processes.PROCESS_KEY_TTL_SECONDS)
+            pipe.eval(*processes.process_write_args(processes.WEB, self.name, self.instance, record))
             if delivered:
                 pipe.incrby(ops_key("ws", "delivered"), delivered)
             if last_time:
                 pipe.set(ops_key("ws", "last_event_time"), last_time)
-            if self.stopped:  # web_stopped() has forgotten this process: do not write it back
-                return
             await pipe.execute()
         except (RedisError, OSError):
             # Counts are best effort; keep the delivered count for the next flush.
@@ -149,7 +148,7 @@ def web_stopped() -> None:
     if _counters.heartbeat_task is not None:
         _counters.heartbeat_task.cancel()
     try:
-        processes.process_forget(processes.WEB, _counters.name)
+        processes.process_forget(processes.WEB, _counters.name, instance=_counters.instance)
     except (RedisError, OSError):
         logger.warning("ops: could not remove this web process's record (Redis unavailable)")
 

@@ -113,3 +113,26 @@ async def test_a_web_process_beats_from_start_drains_and_leaves_on_stop(monkeypa
     counters.maybe_flush(force=True)  # nothing may write it again after the stop
     await asyncio.sleep(0.2)
     assert await sync_to_async(processes.processes_list)() == []
+
+
+def test_a_heartbeat_late_for_the_goodbye_does_not_bring_the_record_back():
+    processes.process_write("worker", "w1@h1", instance="life-1", concurrency=2)
+    processes.process_forget("worker", "w1@h1", instance="life-1")
+    processes.process_write("worker", "w1@h1", instance="life-1", concurrency=2)  # the thread's last beat
+    assert processes.processes_list() == []
+    # The same name in a new life (a restarted container: same host, same pid) is written.
+    processes.process_write("worker", "w1@h1", instance="life-2", concurrency=2)
+    assert [row["name"] for row in processes.processes_list()] == ["w1@h1"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_flush_in_flight_as_the_web_process_stops_writes_no_record(monkeypatch):
+    counters = wsmetrics._ProcessCounters()
+    monkeypatch.setattr(wsmetrics, "_counters", counters)
+    await counters._write(0, None)
+    assert [row["name"] for row in await sync_to_async(processes.processes_list)()] == [counters.name]
+    # The goodbye reaches Redis while a write that began before it is on its
+    # way (the flag `stopped` was still false when it began).
+    await sync_to_async(processes.process_forget)(processes.WEB, counters.name, instance=counters.instance)
+    await counters._write(3, None)
+    assert await sync_to_async(processes.processes_list)() == []
