@@ -311,9 +311,8 @@ def test_a_rolling_restart_of_both_web_processes_loses_nothing(cluster, processe
     ids += _request_round(users, inst, "r5")
     _all_open(inst, ids, processes)
 
-    # Every socket is on the two new processes. (Counted by the processes that
-    # hold sockets: a drained one's record can outlive it by a heartbeat, with
-    # 0 connections, when a flush was in flight as it exited.)
+    # Every socket is on the two new processes (the ones holding sockets; the
+    # drained ones' records are gone: tests/ops/test_processes.py).
     holding = {pid for pid, count in _sockets_per_process(MOVING_USERS).items() if count}
     assert holding <= {replacement.pid, one.processes.started[-1].pid}
     _finish(clients, trades=5 * MOVING_USERS)
