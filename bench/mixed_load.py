@@ -249,6 +249,7 @@ async def run_phase(
     traders = list(tokens)
     total = int(RATE * SECONDS)
     sent: dict[int, float] = {}  # trade id -> scheduled start
+    answered: dict[int, float] = {}  # trade id -> 202 read
     http_latency: list[float] = []
     statuses: dict[int, int] = {}
     ticks_before = sum(s.ticks for s in streams.values())
@@ -260,6 +261,7 @@ async def run_phase(
         statuses[status] = statuses.get(status, 0) + 1
         if trade_id is not None:
             sent[trade_id] = at
+            answered[trade_id] = time.perf_counter()
 
     started = time.perf_counter()
     jobs = []
@@ -295,11 +297,46 @@ async def run_phase(
         "http": percentiles(http_latency),
         "opened": percentiles(opened_latency),
         "opened_missing": len(sent) - len(opened_latency),
+        "where_it_went": await asyncio.to_thread(segments, sent, answered, opened_at),
         "ticks_received_per_s": round(ticks / elapsed, 1),
     }
 
 
 _subscribed: set[int] = set()
+
+
+def segments(sent: dict[int, float], answered: dict[int, float], framed: dict[int, float]) -> dict[str, Any]:
+    """Where request → `trade.opened` went, per trade, from the client's clock
+    and the trade's own timestamps (one machine, one clock; `perf_counter`
+    mapped onto the wall clock): the request until the trade row is made
+    (`created_at`: HTTP, auth, throttles, checks), from there to the 202 read
+    (the hold, events, commit, the broker send, the response), from the row to
+    `opened_at` (commit, broker, the worker's pickup, the open's work before
+    its timestamp), and from `opened_at` to the frame (the rest of the open,
+    its commit, the publish and the socket send)."""
+    from trading.trades.models import Trade
+
+    wall = time.time() - time.perf_counter()
+    measured = [pk for pk in framed if pk in sent]  # not the warm-up's
+    rows = Trade.objects.filter(pk__in=measured).values_list("pk", "created_at", "opened_at")
+    parts: dict[str, list[float]] = {
+        "request_to_row": [],
+        "row_to_202": [],
+        "row_to_opened_at": [],
+        "opened_at_to_frame": [],
+    }
+    for pk, created, opened in rows:
+        if opened is None:
+            continue
+        created_s, opened_s = created.timestamp(), opened.timestamp()
+        parts["request_to_row"].append(created_s - (sent[pk] + wall))
+        parts["row_to_202"].append(answered[pk] + wall - created_s)
+        parts["row_to_opened_at"].append(opened_s - created_s)
+        parts["opened_at_to_frame"].append(framed[pk] + wall - opened_s)
+    from django.db import connections
+
+    connections.close_all()
+    return {name: percentiles(values) for name, values in parts.items()}
 
 
 def events_check(url: str, streams: dict[int, Stream]) -> dict[str, int]:
