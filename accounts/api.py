@@ -23,7 +23,7 @@ from accounts.services import (
     token_revoke,
 )
 from core.errors import DomainError
-from core.serializers import StrictSerializer
+from core.serializers import StrictSerializer, without_body
 from core.throttling import ScopedWriteThrottle
 
 
@@ -78,6 +78,7 @@ class TokenApi(APIView):
         return Response({"token": token_obtain(user=user).key})
 
     @extend_schema(request=None, responses={204: None})
+    @without_body
     def delete(self, request: Request) -> Response:
         user = request.user
         assert isinstance(user, AbstractBaseUser)

@@ -5,6 +5,14 @@ Money must never pass through `float`: JSON numbers are parsed as `Decimal`
 refused outright, since `{"amount": 1, "amount": 1000}` would otherwise mean
 whatever the last key says.
 
+A number written with an exponent (`1.0e1`) keeps its text
+(`WrittenWithExponent`): the validators read a number by its text and
+refuse exponents, and `Decimal("1.0e1")` alone would print as "10".
+
+A lone surrogate (`"\\ud800"`, valid JSON escape syntax, no character of
+any encoding) is refused in any key or string: echoed in an error message it
+could not be encoded as UTF-8, so it must not get past the parser.
+
 Nesting is bounded (`MAX_DEPTH`): no request of this API nests deeper than a
 batch item's field (3), and Python's decoder recurses per level, so a body of
 100,000 `[` would otherwise escape as `RecursionError` (a 500 for any client,
@@ -17,6 +25,7 @@ a logged-in session only; the schema documents JSON alone
 """
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -29,15 +38,59 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+class WrittenWithExponent(Decimal):
+    """A JSON number written with an exponent: its value, printed as written."""
+
+    text: str
+
+    def __new__(cls, text: str) -> "WrittenWithExponent":
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _number(text: str) -> Decimal:
+    return WrittenWithExponent(text) if "e" in text or "E" in text else Decimal(text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class LoneSurrogate(ValueError):
+    def __init__(self, where: str, field: str | None = None) -> None:
+        super().__init__(f"a lone surrogate escape (\\ud800-\\udfff) in {where}")
+        self.field = field
+
+
 class DuplicateKey(ValueError):
     def __init__(self, key: str) -> None:
         super().__init__(f"duplicate key {key!r}")
         self.key = key
 
 
+def _surrogate_in(value: Any) -> bool:
+    """A lone surrogate in a string, or in a string of (nested) lists: an
+    object inside was checked as it was built."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and _SURROGATE.search(item):
+            return True
+        if isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
+        if _SURROGATE.search(key):
+            raise LoneSurrogate("a key")
+        if _surrogate_in(value):
+            raise LoneSurrogate("this value", field=key)
         if key in result:
             raise DuplicateKey(key)
         result[key] = value
@@ -54,9 +107,13 @@ class TooDeep(ValueError):
         super().__init__(f"nested deeper than {MAX_DEPTH} levels")
 
 
-def _depth_check(value: Any) -> None:
-    """Raise `TooDeep` if containers nest deeper than `MAX_DEPTH`; iterative,
-    so checking cannot itself run out of stack."""
+def depth_check(value: Any) -> None:
+    """Raise `TooDeep` if containers nest deeper than `MAX_DEPTH`, and
+    `LoneSurrogate` for one in a top-level string or list (an object's values
+    are checked as it is built); iterative, so checking cannot itself run
+    out of stack."""
+    if _surrogate_in(value):
+        raise LoneSurrogate("a string")
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -71,7 +128,7 @@ def loads_strict(text: str) -> Any:
     try:
         value = json.loads(
             text,
-            parse_float=Decimal,
+            parse_float=_number,
             parse_int=Decimal,
             parse_constant=_refuse_constant,
             object_pairs_hook=_unique_keys,
@@ -79,7 +136,19 @@ def loads_strict(text: str) -> Any:
     except RecursionError as exc:
         # The C decoder gives up cleanly at the interpreter's limit; say why.
         raise TooDeep from exc
-    _depth_check(value)
+    depth_check(value)
+    return value
+
+
+def loads_frame(text: str) -> Any:
+    """A WebSocket frame's JSON, by the body's rules (no duplicate keys, no
+    NaN or Infinity, no lone surrogates, at most `MAX_DEPTH` levels) but with
+    plain `int` and `float` numbers: a frame carries no money."""
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
+    except RecursionError as exc:
+        raise TooDeep from exc
+    depth_check(value)
     return value
 
 
@@ -91,6 +160,10 @@ class StrictJSONParser(JSONParser):
         except DuplicateKey as exc:
             # Named like a field error, so a client sees which field was sent twice.
             raise ParseError({exc.key: ["duplicate key"]}) from exc
+        except LoneSurrogate as exc:
+            if exc.field is not None:
+                raise ParseError({exc.field: [str(exc)]}) from exc
+            raise ParseError(f"JSON parse error - {exc}") from exc
         except (ValueError, UnicodeDecodeError, LookupError) as exc:
             # LookupError: a charset in Content-Type that Python does not know.
             raise ParseError(f"JSON parse error - {exc}") from exc

@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import wraps
 from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -133,6 +135,25 @@ class StrictSerializer(serializers.Serializer):
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class NoBody(StrictSerializer):
+    """The body of an action that takes none (close, cancel, a ticket, a
+    token's revocation): nothing, or `{}`. Any field is unknown, so a client
+    that believes it sent a parameter learns it was not taken."""
+
+
+def without_body(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse a body on a view method that takes none (400 naming each field),
+    before it acts. Put it under `@extend_schema(request=None, ...)`: the
+    schema says there is no body, this makes it so."""
+
+    @wraps(handler)
+    def refusing(view: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        NoBody(data=request.data).is_valid(raise_exception=True)
+        return handler(view, request, *args, **kwargs)
+
+    return refusing
 
 
 class StatedField(serializers.Field):

@@ -2,6 +2,8 @@
 key to subscribe with. Another user's subscription is a 404, like any
 object of someone else's."""
 
+from typing import Any
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
@@ -11,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.converters import IdConverter
+from core.serializers import without_body
 from push import selectors, services, vapid
 from push.models import PushSubscription
 from push.serializers import (
@@ -56,6 +59,11 @@ class PushSubscriptionApi(
             PushSubscriptionSerializer(subscription).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(request=None)
+    @without_body
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().destroy(request, *args, **kwargs)
 
     def perform_destroy(self, instance: PushSubscription) -> None:
         services.subscription_delete(subscription=instance)

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.serializers import QuerySerializer
+from core.serializers import QuerySerializer, without_body
 from core.throttling import AnonThrottle, UserThrottle
 from realtime import selectors, services
 from realtime.publish import event_frame
@@ -47,6 +47,7 @@ class TicketCreateApi(APIView):
     throttle_classes = [TicketThrottle]
 
     @extend_schema(request=None, responses={201: TicketSerializer})
+    @without_body
     def post(self, request: Request) -> Response:
         ticket = services.ticket_create(user_id=_user_id(request))
         body = {

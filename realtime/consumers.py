@@ -33,6 +33,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
+from core.parsers import loads_frame
 from realtime import selectors
 from realtime.auth import authenticate
 from realtime.close_codes import (
@@ -173,9 +174,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self.send_error("bad_request", "binary frames are not supported; send JSON text")
             return
         try:
-            frame = json.loads(text_data or "")
-        except ValueError:
-            await self.send_error("bad_json", "the frame is not valid JSON")
+            frame = loads_frame(text_data or "")
+        except ValueError as exc:  # also too deep (the decoder recurses per level), duplicate keys
+            await self.send_error("bad_json", f"the frame is not valid JSON: {exc}")
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.send_error("bad_request", "a frame is a JSON object with a string `type`")

@@ -28,7 +28,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from core.parsers import WrittenWithExponent
 from market.models import Instrument
+from push.models import PushSubscription
+from push.services import subscription_save
 from tests.factories import InstrumentFactory, UserFactory
 from trading.plans.services import plan_create
 from trading.trades.models import Trade
@@ -111,6 +114,11 @@ PATHOLOGICAL: dict[str, Any] = {
     "object": {"a": {"b": 1}},
     "bool": True,
     "null": None,
+    # Valid JSON escape syntax, no character: an error echoing it could not be encoded.
+    "lone_surrogate": "\ud800",
+    "lone_surrogate_in_list": ["ok", "\udfff"],
+    # An exponent with a fraction: `Decimal` alone would print it as "10".
+    "exponent": WrittenWithExponent("1.0e1"),
 }
 
 
@@ -169,8 +177,16 @@ def world(db):
     withdrawal = wallet_withdrawal_request(
         user=staff, amount=Decimal("1.00"), currency="USD", idempotency_key="edge-withdrawal"
     )
+    subscription, _ = subscription_save(
+        user_id=staff.pk,
+        user_agent="edge",
+        endpoint="https://push.example.com/send/edge-world",
+        p256dh=_p256dh(),
+        auth="AAAAAAAAAAAAAAAAAAAAAA",
+    )
     IDS.update(
         {
+            "subscriptions": subscription.pk,
             "user": staff.pk,
             "trades": trade.pk,
             "plans": plan.pk,
@@ -272,6 +288,58 @@ def test_unknown_fields_are_a_400_naming_them(world, path, method, name):
         response = _post(world["client"], method, path, _json(body))
         assert response.status_code == 400, (path, where, response.content[:300])
         assert _named(response, where[-1]), response.json()
+
+
+@pytest.mark.parametrize(("path", "method", "name"), BODY_OPERATIONS)
+def test_an_unknown_key_that_is_a_lone_surrogate_is_a_400(world, path, method, name):
+    body = _json(_valid(name))[:-1] + ',"\\ud800":1}'
+    response = _post(world["client"], method, path, body)
+    assert response.status_code == 400, (path, response.content[:300])
+    assert "surrogate" in response.json()["detail"]
+
+
+# Operations that take no body (close, cancel, a ticket, revoking a token).
+BODILESS = [
+    (path, method)
+    for path, method, operation in _operations()
+    if method in ("post", "put", "patch", "delete") and "requestBody" not in operation
+]
+
+
+def test_the_bodiless_operations_are_the_ones_known():
+    """A new one is covered by the test below; this says which there are."""
+    assert {(p.removeprefix("/api/v1/"), m) for p, m in BODILESS} >= {
+        ("trades/{id}/close/", "post"),
+        ("trades/{id}/cancel/", "post"),
+        ("plans/{id}/cancel/", "post"),
+        ("realtime/tickets/", "post"),
+        ("auth/token/", "delete"),
+    }
+
+
+@pytest.mark.parametrize(("path", "method"), BODILESS)
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [('{"stake": "999999"}', "stake"), ('{"bogus_field": 1}', "bogus_field"), ("[]", "non_field_errors")],
+)
+def test_a_body_sent_to_an_operation_that_takes_none_is_refused_before_it_acts(
+    world, path, method, raw, named
+):
+    trade, plan = Trade.objects.get(pk=IDS["trades"]), world["user"].plans.get(pk=IDS["plans"])
+    response = _post(world["client"], method, path, raw)
+    assert response.status_code == 400, (path, response.content[:300])
+    assert _named(response, named), response.json()
+    trade.refresh_from_db()
+    plan.refresh_from_db()
+    # Nothing was closed, cancelled or deleted.
+    assert (trade.status, plan.status) == ("queued", "active")
+    assert PushSubscription.objects.filter(pk=IDS["subscriptions"]).exists()
+
+
+@pytest.mark.parametrize(("path", "method"), BODILESS)
+def test_an_empty_object_is_no_body(world, path, method):
+    response = _post(world["client"], method, path, "{}")
+    assert response.status_code != 400, (path, response.content[:300])
 
 
 @pytest.mark.parametrize(("path", "method", "name"), BODY_OPERATIONS)

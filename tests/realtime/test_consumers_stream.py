@@ -243,6 +243,12 @@ async def test_subscribe_refuses_unknown_and_too_many_symbols(user, symbols):
     ("raw", "code"),
     [
         ("{not json", "bad_json"),
+        # Deeper than the body's 32 levels: the decoder recursed into a 1011 at ~1,000.
+        ("[" * 2000 + "]" * 2000, "bad_json"),
+        ('{"type": "ping", "x": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}", "bad_json"),
+        ('{"type": "ping", "type": "resume"}', "bad_json"),  # duplicate key: which one was meant?
+        ('{"type": "ping", "x": NaN}', "bad_json"),
+        ('{"type": "\\ud800"}', "bad_json"),  # a lone surrogate escape
         ("[1, 2]", "bad_request"),
         ('{"since": 1}', "bad_request"),
         ('{"type": "launch"}', "unknown_type"),

@@ -259,6 +259,36 @@ def test_batch_answers_each_item(auth_client, user, inst):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("retried", "code"),
+    [
+        # Another set of items under the key: the whole batch is refused.
+        pytest.param(lambda items: items[:1], "idempotency_key_reused", id="fewer"),
+        pytest.param(lambda items: [*items, body(stake="5.00")], "idempotency_key_reused", id="more"),
+        # The same items' keys with other parameters: each such item is refused.
+        pytest.param(lambda items: [items[1], items[0]], "batch_refused", id="reordered"),
+        pytest.param(
+            lambda items: [items[0], body(side="sell", stake="21.00")], "batch_refused", id="changed"
+        ),
+    ],
+)
+def test_a_batch_key_used_again_for_another_batch_is_refused_whole(auth_client, user, inst, retried, code):
+    """A batch's Idempotency-Key names that batch: a retry with more or fewer
+    items, or changed ones, must neither replay part of it nor add to it."""
+    fund(user, "1000.00")
+    items = [body(stake="10.00"), body(side="sell", stake="20.00")]
+    assert post(auth_client, {"trades": items}, key="once", url=f"{URL}batch/").status_code == 200
+    before = balance(user)
+    response = post(auth_client, {"trades": retried(items)}, key="once", url=f"{URL}batch/")
+    assert response.status_code == 422, response.json()
+    answer = response.json()
+    assert answer["code"] == code, answer
+    assert "idempotency_key" in str(answer)
+    assert Trade.objects.count() == 2
+    assert balance(user) == before
+
+
+@pytest.mark.django_db
 def test_a_batch_the_wallet_cannot_pay_names_each_item_it_cannot_and_writes_nothing(auth_client, user, inst):
     fund(user, "100.00")
     events_before = Event.objects.count()

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from core.http import request_user
 from core.idempotency import IDEMPOTENCY_PARAMETER, request_input, request_key
 from core.parsers import BROWSABLE_FORM_PARSERS
+from core.serializers import without_body
 from core.throttling import WRITE_THROTTLES
 from trading.plans.models import Plan
 from trading.plans.selectors import plan_list
@@ -89,5 +90,6 @@ class PlanCancelApi(APIView):
     throttle_scope = "trades"
 
     @extend_schema(request=None, responses={200: PlanSerializer})
+    @without_body
     def post(self, request: Request, pk: int) -> Response:
         return Response(PlanSerializer(plan_cancel(user=request_user(request), plan_id=pk)).data)

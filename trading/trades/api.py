@@ -42,6 +42,7 @@ from core.idempotency import (
 )
 from core.pagination import BoundedCursorPagination
 from core.parsers import BROWSABLE_FORM_PARSERS
+from core.serializers import without_body
 from core.throttling import WRITE_THROTTLES
 from trading.trades.models import Trade, TradeSide, TradeSource, TradeStatus
 from trading.trades.quotes import trade_quote
@@ -248,6 +249,7 @@ class TradeCloseApi(APIView):
     throttle_scope = "trades"
 
     @extend_schema(request=None, responses={200: TradeSerializer})
+    @without_body
     def post(self, request: Request, pk: int) -> Response:
         return Response(TradeSerializer(trade_close(user=request_user(request), trade_id=pk)).data)
 
@@ -257,6 +259,7 @@ class TradeCancelApi(APIView):
     throttle_scope = "trades"
 
     @extend_schema(request=None, responses={200: TradeSerializer})
+    @without_body
     def post(self, request: Request, pk: int) -> Response:
         return Response(TradeSerializer(trade_cancel(user=request_user(request), trade_id=pk)).data)
 
@@ -357,7 +360,7 @@ class TradeBatchApi(APIView):
             for index, item in enumerate(batch.validated_data["trades"])
         ]
         try:
-            results = trade_request_batch(user=request_user(request), items=items)
+            results = trade_request_batch(user=request_user(request), items=items, batch_key=base)
         except BatchRefused as exc:
             return _batch_refused(exc)
         body = [

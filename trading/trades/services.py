@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from accounts.notifications import EmailKind, notify_emails, notify_emails_built
 from core import idempotency
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, IdempotencyMismatch, NotFound
 from core.pgarrays import decimal_array, int_array, text_array, timestamp_array
 from market.calendars import market_is_open
 from market.models import Instrument
@@ -440,7 +440,11 @@ class BatchRefused(DomainError):
 
 
 def trade_request_batch(
-    *, user: AbstractBaseUser, items: list[dict[str, Any]], source: str = TradeSource.BATCH
+    *,
+    user: AbstractBaseUser,
+    items: list[dict[str, Any]],
+    source: str = TradeSource.BATCH,
+    batch_key: str | None = None,
 ) -> list[TradeRequestResult]:
     """All of a batch or nothing (docs/trading.md, "Batches").
 
@@ -450,7 +454,14 @@ def trade_request_batch(
     items the wallet cannot pay (taken in order) are refused the same way and
     the transaction rolls back whole. A retried batch
     replays the trades it created; a batch racing its own copy meets the
-    unique key constraint, rolls back whole, and the second pass replays."""
+    unique key constraint, rolls back whole, and the second pass replays.
+
+    `batch_key`: the batch's own key, whose items without a key of their own
+    are `<batch_key>:<index>`. A batch under a used key must be the same
+    batch: one with more or fewer of those items is refused whole
+    (`IdempotencyMismatch`), not partly replayed and partly new."""
+    if batch_key is not None:
+        _batch_replay_check(user=user, items=items, batch_key=batch_key)
     for attempt in (1, 2):
         prepared: list[Trade | TradeRequestResult] = []
         refused: list[BatchItemRefusal] = []
@@ -492,6 +503,22 @@ def trade_request_batch(
             for entry in prepared
         ]
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _batch_replay_check(*, user: AbstractBaseUser, items: list[dict[str, Any]], batch_key: str) -> None:
+    possible = {f"{batch_key}:{index}" for index in range(settings.TRADE_BATCH_MAX_ITEMS)}
+    sent = {item["idempotency_key"] for item in items} & possible
+    earlier = set(
+        Trade.objects.filter(user_id=user.pk, idempotency_key__in=possible).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    if earlier and earlier != sent:
+        raise IdempotencyMismatch(
+            f"This Idempotency-Key was already used for a batch of {len(earlier)} trades; "
+            "a retry must send the same batch.",
+            field="idempotency_key",
+        )
 
 
 def _batch_item_defaults(item: dict[str, Any]) -> dict[str, Any]:
