@@ -13,8 +13,9 @@ them. `ApiSchema` adds them to each operation from what the view declares:
   bad credential, and not allowed (staff only, another's object, CSRF);
 - 404: an operation on a path with parameters (unknown, or another user's;
   a value the URL pattern does not take, e.g. a non-integer id, gets
-  Django's HTML 404 page before any view runs), or with a page cursor (an
-  invalid cursor is "not found", as DRF's cursor pagination answers);
+  Django's HTML 404 page before any view runs), or with a page number (an
+  invalid page is "not found", as DRF's page pagination answers; an invalid
+  cursor is a 400);
 - 409: a write on an existing object whose state forbids it (closing a
   settled trade, approving a decided withdrawal);
 - 422: an operation with a request body or an `Idempotency-Key`: the
@@ -56,7 +57,7 @@ ERROR_BODY: dict[str, Any] = {
     "additionalProperties": {},
     "description": "`code` and `detail`, or DRF's `detail`, or messages per field.",
 }
-_PAGE_PARAMS = {"cursor", "page"}
+_PAGE_PARAMS = {"page"}
 _WHY = {
     "400": "Invalid input (messages per field).",
     "401": "No valid credential.",

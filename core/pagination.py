@@ -11,17 +11,23 @@ query parameter (`allowEmptyValue` in the schema, `core.openapi`).
 - `BoundedLimitOffsetPagination` (the default): `limit` 1 to `MAX_LIMIT`,
   `offset` 0 to `MAX_OFFSET`;
 - `BoundedCursorPagination`: `page_size` 1 to `max_page_size`; a cursor the
-  server did not make is DRF's 404 ("Invalid cursor").
+  server did not make is a 400 naming `cursor` (DRF answers 404 "Invalid
+  cursor", as if the list were not there, and reads some garbage, e.g. `*`
+  or `%00`, as no cursor at all: base64 decoding skips what it cannot read).
 """
 
+import re
 from typing import Any
 
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination, LimitOffsetPagination
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination, LimitOffsetPagination
 from rest_framework.request import Request
 
 MAX_LIMIT = 200
 MAX_OFFSET = 2**31 - 1
+# What `encode_cursor` writes: base64 of a short query string.
+_CURSOR = re.compile(r"[A-Za-z0-9+/]{1,400}={0,2}")
+INVALID_CURSOR = "Not a cursor of this list: follow a page's `next` or `previous` link."
 
 
 def query_int(request: Request, name: str, *, low: int, high: int) -> int | None:
@@ -71,6 +77,17 @@ class BoundedCursorPagination(CursorPagination):
     def get_page_size(self, request: Request) -> int | None:
         size = query_int(request, self.page_size_query_param, low=1, high=self.max_page_size)
         return self.page_size if size is None else size
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded == "":
+            return None  # an empty parameter is the parameter not given
+        if encoded is not None and not _CURSOR.fullmatch(encoded):
+            raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]})
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from None
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
