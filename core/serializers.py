@@ -71,6 +71,15 @@ def harden(field: serializers.Field) -> None:
         if field.min_value is None:
             field.min_value = INT_MIN
             field.validators.append(MinValueValidator(INT_MIN))
+    if isinstance(field, serializers.ChoiceField) and "{input}" in str(
+        field.error_messages["invalid_choice"]
+    ):
+        # DRF's message echoes the value: a 100,000-character one came back
+        # whole. Name the choices instead (what the client needs to know).
+        choices = ", ".join(str(choice) for choice in field.choices).replace("{", "{{").replace("}", "}}")
+        field.error_messages["invalid_choice"] = (
+            f"Not one of: {choices}." if len(choices) <= 200 else "Not one of the documented choices."
+        )
     if isinstance(field, serializers.ListField) and field.child is not None:
         harden(field.child)
 

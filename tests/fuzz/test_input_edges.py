@@ -490,3 +490,15 @@ def test_every_request_body_refuses_unknown_fields_in_the_schema():
                 assert "minimum" in prop and "maximum" in prop, (name, field)
     duration = COMPONENTS["TradeRequestRequest"]["properties"]["duration"]
     assert (duration["minimum"], duration["maximum"]) == (60, 366 * 24 * 3600)
+
+
+@pytest.mark.parametrize(("path", "method", "name"), BODY_OPERATIONS)
+def test_a_refused_value_is_not_echoed_back_whole(world, path, method, name):
+    """An error names the field and what it takes; it does not repeat a
+    100,000-character value (an amplifier for whoever sends it)."""
+    for field, where in _targets(name):
+        response = _post(
+            world["client"], method, path, _json(_replace(VALID_BODIES[name], where, "x" * 100_000))
+        )
+        assert response.status_code < 500
+        assert len(response.content) < 5_000, (path, field, response.content[:300])
