@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -28,4 +29,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"code": "request_too_large", "detail": f"The request body is over the limit of {limit} bytes."},
             status=413,
         )
+    if isinstance(exc, Http404):
+        # `get_object_or_404` says "No WithdrawalRequest matches the given
+        # query.": a model's name, nothing a client can act on.
+        return Response({"detail": "Not found."}, status=404)
     return drf_exception_handler(exc, context)

@@ -193,9 +193,11 @@ def ledger_post(
         deltas[account_id] += leg_amount
     changed = accounts_apply_deltas(deltas=deltas, entries=entries)
     if len(changed) != len(deltas):
-        short = [pk for pk in deltas if pk not in changed]
+        short = next(pk for pk in deltas if pk not in changed)
+        kind = next(kind for (_, kind), pk in ids.items() if pk == short)
+        # Said in the user's words: an account id means nothing to them.
         raise InsufficientFunds(
-            f"Insufficient funds: this would take account {short[0]} below zero.", field="amount"
+            f"Insufficient funds: the {kind} balance is less than {amount} {currency}.", field="amount"
         )
     if under_lock is not None:
         under_lock(tx)

@@ -46,7 +46,7 @@ from wallets.models import (
     WithdrawalRequest,
     WithdrawalStatus,
 )
-from wallets.money import currency_scale, max_amount
+from wallets.money import currency_scale, max_amount, quantize
 
 AVAILABLE = AccountKind.AVAILABLE
 RESERVED = AccountKind.RESERVED
@@ -118,7 +118,7 @@ def wallet_deposit(
         if today > limit:
             raise DepositLimitExceeded(
                 f"Demo deposits are limited to {limit} {currency} per day; "
-                f"{limit - (today - amount)} {currency} left today.",
+                f"{quantize(limit - (today - amount), currency)} {currency} left today.",
                 field="amount",
             )
 

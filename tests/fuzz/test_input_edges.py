@@ -502,3 +502,25 @@ def test_a_refused_value_is_not_echoed_back_whole(world, path, method, name):
         )
         assert response.status_code < 500
         assert len(response.content) < 5_000, (path, field, response.content[:300])
+
+
+def _missing(route: str) -> str:
+    route = route.replace("^", "").replace("$", "").replace("(?P<pk>[0-9]{1,18})", "999999")
+    return "/" + route.replace("<id:pk>", "999999")
+
+
+OBJECT_ROUTES = [
+    _missing(route)
+    for route in PATH_ROUTES
+    if route.startswith("api/") and ("<id:pk>" in route or "(?P<pk>" in route)
+]
+
+
+@pytest.mark.parametrize("path", OBJECT_ROUTES)
+def test_a_missing_object_is_not_found_without_naming_a_model(world, path):
+    """The same answer as another user's object: nothing about what it is."""
+    response = world["client"].get(path)
+    if response.status_code == 405:  # an action (cancel, approve) is POST only
+        response = world["client"].post(path, "{}", content_type="application/json", HTTP_IDEMPOTENCY_KEY="k")
+    assert response.status_code == 404, path
+    assert response.json()["detail"] in {"Not found.", "No such trade.", "No such plan."}, response.json()

@@ -167,6 +167,8 @@ def test_insufficient_funds_over_the_api(auth_client, user):
     response = post(auth_client, WITHDRAWALS, '{"amount": "10.01", "currency": "USD"}')
     assert response.status_code == 422  # well formed; the balance refuses it
     assert response.json()["code"] == "insufficient_funds"
+    # In the user's words: no internal account id.
+    assert response.json()["amount"] == ["Insufficient funds: the available balance is less than 10.01 USD."]
     assert counts() == before
 
 

@@ -61,8 +61,10 @@ def test_same_key_other_parameters_is_refused_with_422(user):
 def test_daily_deposit_limit_refuses_the_deposit_that_crosses_it(user):
     deposit(user, "100.00", "a")
     deposit(user, "50.00", "b")
-    with pytest.raises(DepositLimitExceeded):
+    with pytest.raises(DepositLimitExceeded) as refused:
         deposit(user, "0.01", "c")
+    # At the currency's places, not the ledger's eight.
+    assert refused.value.message.endswith(" 0.00 USD left today.")
     assert balance(user) == D("150.00")
     assert LedgerTransaction.objects.count() == 2
     ledger_invariants()
