@@ -23,6 +23,8 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination, LimitOffsetPagination
 from rest_framework.request import Request
 
+from core.serializers import is_int_text
+
 MAX_LIMIT = 200
 MAX_OFFSET = 2**31 - 1
 # What `encode_cursor` writes: base64 of a short query string.
@@ -38,7 +40,7 @@ def query_int(request: Request, name: str, *, low: int, high: int) -> int | None
     if raw == "":
         return None
     digits = raw[1:] if raw.startswith("-") else raw
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > len(str(max(abs(low), abs(high)))):
+    if not is_int_text(raw) or len(digits) > len(str(max(abs(low), abs(high)))):
         raise ValidationError({name: [f"A whole number from {low} to {high}."]})
     value = int(raw)
     if not low <= value <= high:

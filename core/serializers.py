@@ -85,6 +85,17 @@ def harden(field: serializers.Field) -> None:
 
 
 _INT_TEXT = re.compile(r"-?[0-9]+")
+_UNSIGNED_INT_TEXT = re.compile(r"[0-9]+")
+
+
+def is_int_text(text: str, *, negative: bool = True) -> bool:
+    """Whether `text` is an integer in plain ASCII digits, with one leading
+    `-` when `negative` allows it. Python's `int()` also takes `+5`, ` 5`,
+    `1_000` and other scripts' digits (Arabic-Indic, full-width); `Decimal` and Django's
+    `IntegerField` take `5.` and `5.0` too. The one rule of the API's
+    integers in text (queries, forms: `_as_sent_errors`, `core.pagination`)
+    and of the pages' forms (`core.forms.PlainIntegerField`)."""
+    return (_INT_TEXT if negative else _UNSIGNED_INT_TEXT).fullmatch(text) is not None
 
 
 def _as_sent_errors(fields: dict[str, serializers.Field], data: dict[str, Any]) -> dict[str, list[str]]:
@@ -101,7 +112,7 @@ def _as_sent_errors(fields: dict[str, serializers.Field], data: dict[str, Any]) 
             continue
         value = data[name]
         if as_text:
-            if isinstance(field, serializers.IntegerField) and value != "" and not _INT_TEXT.fullmatch(value):
+            if isinstance(field, serializers.IntegerField) and value != "" and not is_int_text(value):
                 errors[name] = ["A valid integer is required."]
             continue
         if value is None:

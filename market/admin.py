@@ -1,7 +1,7 @@
 """Admin for market data: instruments are editable reference data (their feed
 parameters are checked by building the source, so a typo is a form error, not
-a feed that refuses to start); bars are history written by the feed and
-read-only here."""
+a feed that refuses to start; scales and fee in plain digits); bars are
+history written by the feed and read-only here."""
 
 from typing import Any
 
@@ -10,11 +10,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
 
+from core.forms import StrictFormMixin
 from market.feed.sources import SourceConfigError, source_build
 from market.models import Bar, Instrument
 
 
-class InstrumentAdminForm(forms.ModelForm):
+class InstrumentAdminForm(StrictFormMixin, forms.ModelForm):
+    """Integers in plain digits and text without control characters, as on
+    every page form (`core.forms`)."""
+
     class Meta:
         model = Instrument
         fields = [

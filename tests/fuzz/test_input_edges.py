@@ -466,9 +466,13 @@ def test_pathological_form_fields_are_shown_beside_the_field(world, client, url)
             kind = type(form.fields[name]).__name__
             if response.status_code in (200, 400) and response.context and "form" in response.context:
                 errors = response.context["form"].errors
-                if kind in ("CharField", "IntegerField", "UsernameField", "EmailField") and (
-                    "\x00" in value or "\x07" in value or kind == "IntegerField"
-                ):
+                if kind in (
+                    "CharField",
+                    "IntegerField",
+                    "PlainIntegerField",
+                    "UsernameField",
+                    "EmailField",
+                ) and ("\x00" in value or "\x07" in value or kind.endswith("IntegerField")):
                     assert name in errors, (url, name, value[:10], dict(errors))
     assert Trade.objects.count() == trades_before
 

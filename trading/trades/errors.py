@@ -10,6 +10,8 @@ Two families, because the initiation task treats them differently:
   becomes `failed` (or `rejected: stale_price` for a price that never came).
 """
 
+from typing import Any
+
 from core.errors import Conflict, DomainError, NotFound
 
 __all__ = ["Conflict", "NotFound"]
@@ -28,6 +30,17 @@ class TradeInputInvalid(TradeInvalid):
     are not only the serializers."""
 
     http_status = 400
+
+
+class DurationOutOfRange(TradeInvalid):
+    """A duration beyond the instrument's range (422). Carries the range in
+    seconds and the instrument, so a page can say it in its own unit."""
+
+    def __init__(self, message: str, *, field: str, instrument: Any, low_seconds: int, high_seconds: int):
+        super().__init__(message, field=field)
+        self.instrument = instrument
+        self.low_seconds = low_seconds
+        self.high_seconds = high_seconds
 
 
 class TradeNotAllowed(Conflict):

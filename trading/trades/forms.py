@@ -19,9 +19,10 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.http import QueryDict
 from django.utils import timezone
 
-from core.forms import StrictFormMixin
+from core.forms import PlainIntegerField, StrictFormMixin
 from market.calendars import market_is_open
 from market.models import Instrument
 from market.selectors.instruments import market_closed_label
@@ -32,6 +33,19 @@ from wallets.money import parse_amount
 # "1,000", "12,345,678.50": commas only between groups of three digits.
 _GROUPED = re.compile(r"\A[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?\Z")
 _NUMBER = re.compile(r"\A[0-9]+(?:\.[0-9]+)?\Z")
+# The form tokens the page makes are 32 hex digits; any 1 to 64 ASCII
+# letters and digits are read (as `form:<token>`, a valid idempotency key).
+FORM_TOKEN_MAX_LENGTH = 64
+_FORM_TOKEN = re.compile(rf"[0-9A-Za-z]{{1,{FORM_TOKEN_MAX_LENGTH}}}")
+MAX_DURATION_MINUTES = int(settings.TRADE_MAX_DURATION.total_seconds()) // 60
+
+# What the page says when the token cannot place the trade (`token_renew`).
+FORM_UNREADABLE_MESSAGE = (
+    "This form was incomplete or out of date. Check the values and submit again to place the trade."
+)
+FORM_USED_MESSAGE = (
+    "This form was already used for another trade. Check the values and submit again to place a new one."
+)
 
 LEVEL_UNITS = [("price", "Price"), ("percent", "% from the price")]
 # Stake and duration presets of the ticket (buttons that fill the field).
@@ -67,20 +81,25 @@ class TradeForm(StrictFormMixin, forms.Form):
     instrument: forms.ChoiceField = forms.ChoiceField(choices=())
     side = forms.ChoiceField(choices=TradeSide.choices, widget=forms.RadioSelect, initial=TradeSide.BUY)
     stake = forms.CharField(max_length=32, help_text="USD, e.g. 1,000.50")
-    duration = forms.IntegerField(
+    duration = PlainIntegerField(
         label="Duration (minutes)",
         min_value=1,
         # A bound before the instrument is known, so no timedelta overflows.
-        max_value=int(settings.TRADE_MAX_DURATION.total_seconds()) // 60,
+        max_value=MAX_DURATION_MINUTES,
         initial=24 * 60,
         help_text="1 minute to the instrument's maximum.",
+        error_messages={
+            "invalid": "Enter the duration as a whole number of minutes using the digits 0 to 9, e.g. 15.",
+            "min_value": f"The duration must be between 1 and {MAX_DURATION_MINUTES:,} minutes.",
+            "max_value": f"The duration must be between 1 and {MAX_DURATION_MINUTES:,} minutes.",
+        },
     )
     take_profit = forms.CharField(max_length=32, required=False)
     take_profit_unit = forms.ChoiceField(choices=LEVEL_UNITS, initial="price", required=False)
     stop_loss = forms.CharField(max_length=32, required=False)
     stop_loss_unit = forms.ChoiceField(choices=LEVEL_UNITS, initial="price", required=False)
     # One token per rendered form: submitting it twice gives one trade.
-    form_token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    form_token = forms.CharField(widget=forms.HiddenInput, max_length=FORM_TOKEN_MAX_LENGTH)
 
     def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -103,9 +122,23 @@ class TradeForm(StrictFormMixin, forms.Form):
         self.all_closed = bool(instruments) and first_open is None
         blank = "Markets are closed: choose an instrument" if self.all_closed else "Choose an instrument"
         field.choices = [("", blank), *choices]
+        self.instruments = {inst.symbol: inst for inst in instruments}
         if not self.is_bound:
-            self.initial["form_token"] = uuid.uuid4().hex
+            self.initial["form_token"] = form_token_new()
             self.initial["instrument"] = first_open or ""
+
+    def token_renew(self, message: str) -> None:
+        """Re-render with a fresh token and `message` as the token's error
+        (shown above the form, the token being hidden): the
+        token sent was missing, unreadable, or used for another trade, so
+        the next submit of these values places a new trade."""
+        data = self.data.copy() if isinstance(self.data, QueryDict) else dict(self.data)
+        data["form_token"] = form_token_new()
+        self.data = data
+        # The hidden field's error is the sentence (not "This field is
+        # required."); the page shows it above the form.
+        self.errors.pop("form_token", None)
+        self.add_error("form_token", message)
 
     @property
     def level_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
@@ -126,7 +159,17 @@ class TradeForm(StrictFormMixin, forms.Form):
         return ungroup(self.cleaned_data["stop_loss"], what="stop-loss")
 
     def clean_form_token(self) -> str:
-        token = self.cleaned_data["form_token"]
-        if not token.isalnum():
-            raise forms.ValidationError("Reload the form and submit again.")
-        return str(token)
+        token = str(self.cleaned_data["form_token"])
+        if _FORM_TOKEN.fullmatch(token) is None:
+            raise forms.ValidationError(FORM_UNREADABLE_MESSAGE, code="invalid")
+        return token
+
+
+def form_token_new() -> str:
+    return uuid.uuid4().hex
+
+
+def duration_refusal(instrument: Instrument, *, low_seconds: int, high_seconds: int) -> str:
+    """The instrument's duration range in the form's unit (whole minutes in it)."""
+    low, high = -(-low_seconds // 60), high_seconds // 60
+    return f"The duration must be between {low:,} and {high:,} minutes for {instrument}."

@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from market.models import Instrument
-from trading.trades.errors import TradeInputInvalid, TradeInvalid
+from trading.trades.errors import DurationOutOfRange, TradeInputInvalid, TradeInvalid
 
 _PLAIN_DECIMAL = re.compile(r"\A[0-9]+(?:\.(?P<frac>[0-9]+))?\Z")
 # A price level is below 10**PRICE_MAX_DIGITS.
@@ -57,9 +57,12 @@ def parse_duration(seconds: int | None, *, instrument: Instrument, field: str = 
             field=field,
         )
     if seconds > high.total_seconds():
-        raise TradeInvalid(
+        raise DurationOutOfRange(
             f"The duration must be between {int(low.total_seconds())} and "
             f"{int(high.total_seconds())} seconds for {instrument}.",
             field=field,
+            instrument=instrument,
+            low_seconds=int(low.total_seconds()),
+            high_seconds=int(high.total_seconds()),
         )
     return timedelta(seconds=seconds)

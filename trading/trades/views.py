@@ -2,7 +2,10 @@
 
 - `InitiateTradeView` (/trade/new/): login required, CSRF-protected form with
   a per-form idempotency token; calls `trade_request`, remembers the trade
-  and its task in the session and redirects to /trade-status/.
+  and its task in the session and redirects to /trade-status/. A token that
+  is missing, unreadable, or already used for other values comes back fresh
+  with a sentence above the form (`TradeForm.token_renew`): the next submit
+  places the trade. The same token with the same values replays its trade.
 - `TradeInitiationStatusView` (/trade-status/): renders the tracked trade's
   current state server-side (the frontend makes it live).
 - `check_trade_initiation_status` (/api/check-trade-status/): JSON state of
@@ -26,9 +29,17 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core.errors import DomainError
+from core.errors import DomainError, IdempotencyMismatch
 from core.http import request_user
-from trading.trades.forms import DURATION_PRESETS, STAKE_PRESETS, TradeForm
+from trading.trades.errors import DurationOutOfRange
+from trading.trades.forms import (
+    DURATION_PRESETS,
+    FORM_UNREADABLE_MESSAGE,
+    FORM_USED_MESSAGE,
+    STAKE_PRESETS,
+    TradeForm,
+    duration_refusal,
+)
 from trading.trades.models import Trade
 from trading.trades.quotes import trade_level_from_percent
 from trading.trades.selectors import trade_get
@@ -51,6 +62,11 @@ class InitiateTradeView(LoginRequiredMixin, View):
     def post(self, request: HttpRequest) -> HttpResponse:
         form = TradeForm(request.POST)
         if not form.is_valid():
+            if "form_token" in form.errors:
+                form.token_renew(FORM_UNREADABLE_MESSAGE)
+            elif _token_used(request, form.cleaned_data["form_token"]):
+                # Back, an edit that does not pass: the next submit is a new trade.
+                form.token_renew(FORM_USED_MESSAGE)
             return render(request, self.template_name, _ticket(form), status=400)
         data = form.cleaned_data
         try:
@@ -65,12 +81,31 @@ class InitiateTradeView(LoginRequiredMixin, View):
                 stop_loss=stop_loss,
                 idempotency_key=f"form:{data['form_token']}",
             )
+        except IdempotencyMismatch as exc:
+            # The token placed another trade (Back, then an edit): the same
+            # values with a fresh token place this one. The same token with
+            # the same values still replays its trade (below: a redirect).
+            form.token_renew(FORM_USED_MESSAGE)
+            return render(request, self.template_name, _ticket(form), status=exc.http_status)
+        except DurationOutOfRange as exc:
+            message = duration_refusal(
+                exc.instrument, low_seconds=exc.low_seconds, high_seconds=exc.high_seconds
+            )
+            form.add_error("duration", message)
+            return render(request, self.template_name, _ticket(form), status=exc.http_status)
         except DomainError as exc:
             form.add_error(exc.field if exc.field in FORM_FIELDS else None, exc.message)
             return render(request, self.template_name, _ticket(form), status=exc.http_status)
         trade = result.trade
         request.session[SESSION_KEY] = {"trade_id": trade.pk, "task_id": trade.task_id}
         return redirect("trade-status")
+
+
+def _token_used(request: HttpRequest, token: str | None) -> bool:
+    """Whether this form token already placed a trade of this user."""
+    if not token:
+        return False
+    return Trade.objects.filter(user_id=request_user(request).pk, idempotency_key=f"form:{token}").exists()
 
 
 def _ticket(form: TradeForm) -> dict[str, Any]:
