@@ -23,9 +23,10 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 
-from core.converters import ID_MAX_DIGITS
+from core.converters import ID_MAX_DIGITS, SymbolConverter
 
 ID_MAX = 10**ID_MAX_DIGITS - 1
 ID_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": ID_MAX}
@@ -121,3 +122,18 @@ class StrictDateFilter(django_filters.Filter):
 @extend_schema_field({"type": "string", "format": "date-time"})
 class UtcDateTimeFilter(django_filters.Filter):
     field_class = DateTimeField
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{SymbolConverter.regex}$"})
+class SymbolFilter(django_filters.CharFilter):
+    """An instrument symbol, as the path converter takes it (printable ASCII
+    but `/`, 1 to 20 characters): anything else is a 400 naming the
+    parameter, as its schema states (a free-text filter would take what
+    no symbol can be and answer an empty list)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.extra.setdefault("validators", []).append(
+            RegexValidator(f"^{SymbolConverter.regex}$", "Not an instrument symbol.", code="invalid")
+        )
+        self.extra.setdefault("strip", False)  # checked as sent

@@ -18,7 +18,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
-from core.serializers import has_control_characters, is_int_text
+from core.serializers import is_int_text
+from core.text import has_control_characters
 
 # ASCII whitespace only: `str.strip()` would also drop \x1c-\x1f and
 # other scripts' spaces, which are no part of a number typed in digits.

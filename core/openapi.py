@@ -13,9 +13,8 @@ them. `ApiSchema` adds them to each operation from what the view declares:
   bad credential, and not allowed (staff only, another's object, CSRF);
 - 404: an operation on a path with parameters (unknown, or another user's;
   a value the URL pattern does not take, e.g. a non-integer id, gets
-  Django's HTML 404 page before any view runs), or with a page number (an
-  invalid page is "not found", as DRF's page pagination answers; an invalid
-  cursor is a 400);
+  Django's HTML 404 page before any view runs), or with a page cursor (a
+  cursor the server did not make is no such page, naming `cursor`);
 - 409: a write on an existing object whose state forbids it (closing a
   settled trade, approving a decided withdrawal);
 - 422: an operation with a request body or an `Idempotency-Key`: the
@@ -51,13 +50,14 @@ from rest_framework.permissions import AllowAny
 
 from core.idempotency import HEADER
 from core.parsers import SessionFormParser, SessionMultiPartParser
+from core.text import ALLOWED_CHARACTER, TEXT_PATTERN
 
 ERROR_BODY: dict[str, Any] = {
     "type": "object",
     "additionalProperties": {},
     "description": "`code` and `detail`, or DRF's `detail`, or messages per field.",
 }
-_PAGE_PARAMS = {"page"}
+_PAGE_PARAMS = {"cursor", "page"}
 _WHY = {
     "400": "Invalid input (messages per field).",
     "401": "No valid credential.",
@@ -115,14 +115,10 @@ class ApiSchema(AutoSchema):
         return codes
 
 
-# The characters `core.serializers.no_control_characters` refuses (Cc but
-# tab, newline, carriage return), and the whitespace DRF's `CharField` trims
-# (`str.strip`, less the control characters refused anyway). Written as
-# `\uXXXX`, which ECMA and Python regexes read alike.
-_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
-_ALLOWED = f"[^{_CONTROL}]"
+# The characters a text takes (core/text.py), and the whitespace DRF's
+# `CharField` trims (`str.strip`, less the control characters refused anyway).
+_ALLOWED = ALLOWED_CHARACTER
 _VISIBLE = "[^\\u0000-\\u0020\\u007f-\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
-TEXT_PATTERN = f"^{_ALLOWED}*$"
 NOT_BLANK_TEXT_PATTERN = f"^{_ALLOWED}*{_VISIBLE}{_ALLOWED}*$"
 
 

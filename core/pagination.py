@@ -11,9 +11,11 @@ query parameter (`allowEmptyValue` in the schema, `core.openapi`).
 - `BoundedLimitOffsetPagination` (the default): `limit` 1 to `MAX_LIMIT`,
   `offset` 0 to `MAX_OFFSET`;
 - `BoundedCursorPagination`: `page_size` 1 to `max_page_size`; a cursor the
-  server did not make is a 400 naming `cursor` (DRF answers 404 "Invalid
-  cursor", as if the list were not there, and reads some garbage, e.g. `*`
-  or `%00`, as no cursor at all: base64 decoding skips what it cannot read).
+  server did not make is a 404 (no such page: the schema cannot state
+  which strings are cursors, so it is not a 400 for a schema-valid
+  request) whose body names `cursor`. DRF's said only "Invalid cursor", and
+  read some garbage (`*`, `%00`) as no cursor at all, since base64
+  decoding skips what it cannot read.
 """
 
 import re
@@ -85,11 +87,14 @@ class BoundedCursorPagination(CursorPagination):
         if encoded == "":
             return None  # an empty parameter is the parameter not given
         if encoded is not None and not _CURSOR.fullmatch(encoded):
-            raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]})
+            raise self._not_a_cursor()
         try:
             return super().decode_cursor(request)
         except NotFound:
-            raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]}) from None
+            raise self._not_a_cursor() from None
+
+    def _not_a_cursor(self) -> NotFound:
+        return NotFound({self.cursor_query_param: [INVALID_CURSOR], "detail": INVALID_CURSOR})
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)

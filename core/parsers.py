@@ -5,9 +5,10 @@ Money must never pass through `float`: JSON numbers are parsed as `Decimal`
 refused outright, since `{"amount": 1, "amount": 1000}` would otherwise mean
 whatever the last key says.
 
-A number written with an exponent (`1.0e1`) keeps its text
-(`WrittenWithExponent`): the validators read a number by its text and
-refuse exponents, and `Decimal("1.0e1")` alone would print as "10".
+A JSON number is its value, whatever its notation (`JsonNumber`): `1e2`
+is 100 and `2e-05` is 0.00002 (Python's encoder writes that number so). The
+validators read a number by its text in plain notation, as they read a
+string, so the same places and bounds apply to both forms.
 
 A lone surrogate (`"\\ud800"`, valid JSON escape syntax, no character of
 any encoding) is refused in any key or string: echoed in an error message it
@@ -38,22 +39,20 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-class WrittenWithExponent(Decimal):
-    """A JSON number written with an exponent: its value, printed as written."""
+# Within this many places either side of the point a number is written out
+# plainly; beyond, it keeps `Decimal`'s text with its exponent (which every
+# validator refuses) rather than writing out a million digits of `1e999999`.
+PLAIN_PLACES = 40
 
-    text: str
 
-    def __new__(cls, text: str) -> "WrittenWithExponent":
-        number = super().__new__(cls, text)
-        number.text = text
-        return number
+class JsonNumber(Decimal):
+    """A JSON number: the exact value of its literal, printed in plain
+    notation (`Decimal("1.0e1")` prints "1.0E+1"; this prints "10")."""
 
     def __str__(self) -> str:
-        return self.text
-
-
-def _number(text: str) -> Decimal:
-    return WrittenWithExponent(text) if "e" in text or "E" in text else Decimal(text)
+        if -PLAIN_PLACES <= self.adjusted() <= PLAIN_PLACES:
+            return format(self, "f")
+        return super().__str__()
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -128,8 +127,8 @@ def loads_strict(text: str) -> Any:
     try:
         value = json.loads(
             text,
-            parse_float=_number,
-            parse_int=Decimal,
+            parse_float=JsonNumber,
+            parse_int=JsonNumber,
             parse_constant=_refuse_constant,
             object_pairs_hook=_unique_keys,
         )

@@ -33,7 +33,6 @@ refuses a blank), a list's `minItems`/`maxItems`, and the schema of a
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -45,14 +44,10 @@ from django.http import QueryDict
 from rest_framework import serializers
 
 from core.filters import BadValue, parse_date, parse_date_time
+from core.text import has_control_characters
 
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
-_ALLOWED_CONTROLS = frozenset("\t\n\r")
-
-
-def has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(c) == "Cc" and c not in _ALLOWED_CONTROLS for c in text)
 
 
 def no_control_characters(value: Any) -> None:
@@ -243,7 +238,9 @@ class DecimalTextField(StatedField):
     JSON string or number, read by its text (`decimal_pattern`): DRF's
     `DecimalField` also takes signs, exponents and spaces the schema's
     pattern does not. A JSON number is read by its exact text (the strict
-    parser), so `0.5` is `Decimal("0.5")`; an exponent (`5E-1`) is refused."""
+    parser), so `0.5` is `Decimal("0.5")`, and in plain notation whatever
+    notation it was written in (`5E-1` is "0.5"); a string with an exponent
+    is refused."""
 
     def __init__(self, *, places: int, maximum: Decimal, **kwargs: Any) -> None:
         self.places = places
@@ -270,33 +267,23 @@ class DecimalTextField(StatedField):
         return decimal_schema(places=self.places, maximum=self.maximum, pattern=self.pattern)
 
 
-# A JSON number is read by its text, which the strict parser keeps as a
-# `Decimal`: `str()` writes it plainly from 1e-6 up (`Decimal("1E-7")` is
-# "1E-7", which the pattern refuses), so the number form starts there.
-NUMBER_FLOOR = Decimal("0.000001")
-
-
 def decimal_schema(*, places: int, maximum: Decimal, pattern: str, exclusive: bool = False) -> dict[str, Any]:
     """A decimal taken as a string (`pattern`) or as a JSON number with the
-    same bounds and places (OpenAPI 3.0 keywords). The number is read by its
-    text: plain notation (below `NUMBER_FLOOR` a `Decimal` is written with an
-    exponent, so the number form starts there; JSON encoders write numbers
-    of this range plainly, and an exponent such as `1E+2` is refused: the
-    one rule of notation a schema cannot state)."""
+    same bounds and places (OpenAPI 3.0 keywords). A number is read by its
+    value in plain notation whatever notation it was written in
+    (`core.parsers.JsonNumber`), so the two forms take the same values."""
     number: dict[str, Any] = {
         "type": "number",
         "maximum": float(maximum) if maximum != maximum.to_integral_value() else int(maximum),
         "multipleOf": float(Decimal(1).scaleb(-places)) if places else 1,
+        "minimum": 0,
+        "exclusiveMinimum": True,
     }
-    if Decimal(1).scaleb(-places) < NUMBER_FLOOR:
-        number["minimum"] = float(NUMBER_FLOOR)
-    else:
-        number.update({"minimum": 0, "exclusiveMinimum": True})
     if exclusive:
         number["exclusiveMaximum"] = True
     return {
         "anyOf": [{"type": "string", "format": "decimal", "pattern": pattern}, number],
-        "description": "A decimal string, or a JSON number in plain notation.",
+        "description": "A decimal string, or a JSON number (any notation: its value counts).",
     }
 
 

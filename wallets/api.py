@@ -8,6 +8,7 @@ are throttled by scope `money`.
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
@@ -29,7 +30,7 @@ from core.serializers import StrictSerializer
 from core.throttling import WRITE_THROTTLES
 from wallets import selectors, services
 from wallets.errors import InvalidRequest
-from wallets.models import Account, Entry, WithdrawalRequest
+from wallets.models import Account, Entry, TransactionKind, WithdrawalRequest
 from wallets.serializers import (
     AccountSerializer,
     AdjustmentInputSerializer,
@@ -103,8 +104,11 @@ class EntryCursorPagination(BoundedCursorPagination):
 class EntryFilter(filters.FilterSet):
     created_after = UtcDateTimeFilter(field_name="transaction__created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="transaction__created_at", lookup_expr="lt")
-    currency = filters.CharFilter(field_name="account__currency")
-    kind = filters.CharFilter(field_name="transaction__kind")
+    # Choices: a value no entry can have is a 400 naming it, as the schema's enum says.
+    currency = filters.ChoiceFilter(
+        field_name="account__currency", choices=[(c, c) for c in settings.WALLET_CURRENCIES]
+    )
+    kind = filters.ChoiceFilter(field_name="transaction__kind", choices=TransactionKind.choices)
     # Ids, not object choices: an unknown id filters to nothing (a 200), as
     # any other value that matches no entry.
     account = IdFilter(field_name="account_id")

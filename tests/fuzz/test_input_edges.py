@@ -28,7 +28,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from core.parsers import WrittenWithExponent
+from core.parsers import JsonNumber
 from market.models import Instrument
 from push.models import PushSubscription
 from push.services import subscription_save
@@ -117,8 +117,8 @@ PATHOLOGICAL: dict[str, Any] = {
     # Valid JSON escape syntax, no character: an error echoing it could not be encoded.
     "lone_surrogate": "\ud800",
     "lone_surrogate_in_list": ["ok", "\udfff"],
-    # An exponent with a fraction: `Decimal` alone would print it as "10".
-    "exponent": WrittenWithExponent("1.0e1"),
+    # A number in exponent notation whose value no field takes (places).
+    "exponent": JsonNumber("1.5e-9"),
 }
 
 

@@ -63,9 +63,9 @@ BAD_AMOUNTS = [
     "-0",
     '"1.005"',
     "1.005",
-    '"1e5"',
-    "1e5",
-    "1E+5",
+    '"1e5"',  # a string is text: no exponent
+    "1.0005e1",  # a number is its value: 10.005 has three places
+    "1e8",  # 100,000,000: beyond the most
     '"1_000"',
     '"١٢"',
     '" 10"',
@@ -84,6 +84,16 @@ BAD_AMOUNTS = [
     '"0x10"',
     "[1]",
 ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "amount"), [("1e2", "100.00"), ("1.0e1", "10.00"), ("2.5E-1", "0.25"), ("1.5e0", "1.50")]
+)
+def test_a_json_number_is_its_value_whatever_its_notation(auth_client, user, raw, amount):
+    response = post(auth_client, DEPOSITS, f'{{"amount": {raw}, "currency": "USD"}}')
+    assert response.status_code == 201, response.content
+    assert response.json()["amount"] == amount
+    assert balance(user) == D(amount)
 
 
 @pytest.mark.parametrize("raw", BAD_AMOUNTS)

@@ -31,7 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.filters import IdFilter, StrictDateFilter
+from core.filters import IdFilter, StrictDateFilter, SymbolFilter
 from core.http import request_user
 from core.idempotency import (
     IDEMPOTENCY_PARAMETER,
@@ -109,7 +109,7 @@ class TradeListPagination(TradeCursorPagination):
 
 class TradeFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=TradeStatus.choices)
-    instrument = django_filters.CharFilter(field_name="instrument__symbol")
+    instrument = SymbolFilter(field_name="instrument__symbol")
     side = django_filters.ChoiceFilter(choices=TradeSide.choices)
     # Validated here (a 400 naming it); applied by the pagination's order.
     ordering = django_filters.ChoiceFilter(
