@@ -1,5 +1,6 @@
 """Content-Security-Policy for the project's pages; the admin's guard of
-its query parameters (at the end of this module).
+its query parameters; the API's 405 of plain Django views as JSON (the last
+two at the end of this module).
 
 Content-Security-Policy:
 
@@ -23,11 +24,11 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import reverse
 
 from core.serializers import has_control_characters
-from frontend.errors import BAD_REQUEST, error_response
+from frontend.errors import API_PREFIX, BAD_REQUEST, error_response, method_not_allowed
 
 DEFAULT_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -80,3 +81,17 @@ class AdminQueryGuardMiddleware:
             return error_response(request, ADMIN_QUERY_REFUSED)
         return self.get_response(request)
 
+
+class ApiMethodNotAllowedMiddleware:
+    """Under /api/ the 405 of a plain Django view (`require_GET`, a class-based
+    `View`) is JSON, with its `Allow`, as DRF's views answer; elsewhere it
+    stays Django's."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if isinstance(response, HttpResponseNotAllowed) and request.path.startswith(API_PREFIX):
+            return method_not_allowed(request, response)
+        return response
