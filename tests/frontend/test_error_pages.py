@@ -147,3 +147,20 @@ def test_a_405_of_a_django_view_under_api_is_json_with_allow(client, user, metho
 def test_a_405_of_a_page_stays_djangos(client):
     response = client.post("/healthz")
     assert (response.status_code, response["Allow"], response.content) == (405, "GET", b"")
+
+
+# --- a multipart body without a boundary (issue 11, M6) -------------------------
+# Under the real web process too: tests/integration/test_malformed_multipart.py.
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary="])
+def test_a_multipart_body_without_boundary_is_a_400_in_the_sites_format(client, user, content_type):
+    client.force_login(user)
+    for url in ("/trade/new/", "/settings/notifications/"):
+        page = client.generic("POST", url, b"x", content_type=content_type)
+        assert page.status_code == 400, url
+        assert "Bad request" in page.content.decode() and page[HEADER] in page.content.decode()
+    api = client.generic("POST", "/api/v1/trades/quote/", b"x", content_type=content_type)
+    assert api.status_code == 400
+    assert api.json()["detail"].startswith("Multipart form parse error - Invalid boundary in multipart")
+    assert api.has_header(HEADER)
