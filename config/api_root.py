@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, URLPattern, URLResolver, reverse
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularRedocView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -78,7 +78,27 @@ REDOC_POLICY = (
 )
 
 
-class RedocView(SpectacularRedocView):
+class PageOptions(APIView):
+    """OPTIONS of a docs page: 200, `Allow`, no body. DRF answers OPTIONS with
+    the view's metadata through the view's renderer, and these pages' only
+    renderer is their template: Swagger UI's includes a template named in the
+    context only `get()` provides, so its OPTIONS was a 500
+    (`TemplateDoesNotExist`); ReDoc's rendered the metadata as a broken page."""
+
+    allowed_methods: list[str]
+
+    # A plain HttpResponse, not DRF's Response: that one goes through the
+    # page renderer, the failure this avoids (hence the narrower override).
+    @extend_schema(exclude=True)
+    def options(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:  # type: ignore[override]
+        return HttpResponse(headers={"Allow": ", ".join(self.allowed_methods)})
+
+
+class SwaggerView(PageOptions, SpectacularSwaggerView):
+    pass
+
+
+class RedocView(PageOptions, SpectacularRedocView):
     template_name = "frontend/api/redoc.html"
 
     @extend_schema(exclude=True)  # as drf-spectacular's own docs views

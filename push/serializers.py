@@ -90,6 +90,19 @@ def p256dh_check(value: str) -> None:
         raise SubscriptionRefused("p256dh is not a P-256 public key.", field="keys") from None
 
 
+def endpoint_port_check(url: str) -> str:
+    """A 400 for a port outside 1-65535: Django's URL validator takes any five
+    digits (`:99999`, `:0`), which no push service listens on and which
+    `urlsplit().port` refuses (ValueError) or reads as 0."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise serializers.ValidationError("The endpoint's port must be 1 to 65535.", code="invalid")
+    return url
+
+
 class SubscriptionKeysSerializer(StrictSerializer):
     p256dh = serializers.CharField(
         max_length=100,
@@ -121,6 +134,9 @@ class PushSubscriptionCreateSerializer(StrictSerializer):
     endpoint = serializers.URLField(max_length=ENDPOINT_MAX_LENGTH, trim_whitespace=False)
     keys = SubscriptionKeysSerializer()
     expirationTime = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**53)
+
+    def validate_endpoint(self, value: str) -> str:
+        return endpoint_port_check(value)
 
     def validated(self) -> dict[str, Any]:
         """The subscription to save; `SubscriptionRefused` (422) for an

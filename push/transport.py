@@ -25,7 +25,14 @@ class EndpointRefused(requests.RequestException):
 
 
 def host_check(url: str) -> None:
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # out of range: saved before the API refused it
+        port = 0
+    if port == 0:
+        raise EndpointRefused(f"{url!r} has no valid port")
+    host = (parts.hostname or "").rstrip(".").lower()
     if settings.PUSH_ALLOW_HTTP_LOOPBACK and host in LOOPBACK_HOSTS:
         return  # the tests' local push service; DEBUG
     try:

@@ -23,6 +23,8 @@ docs/scaling.md "Draining"):
   (the load balancer): only the balancer may say who the client is, which
   scheme and host it used (daphne's `--proxy-headers` and Django's
   `USE_X_FORWARDED_HOST` / `SECURE_PROXY_SSL_HEADER` read them).
+- Twisted does not parse form bodies (`ProxyCheckedRequest`): Django does,
+  and answers a malformed one with the site's 400.
 - autobahn's `pformat` of every connection's settings, made for a debug
   log line that is off, is done only if that line is written: it was a
   tenth of an accept's CPU in a reconnect storm (docs/scaling.md,
@@ -160,7 +162,19 @@ def is_proxy_header(name: bytes) -> bool:
 
 class ProxyCheckedRequest(WebRequest):
     """daphne's request (HTTP, and the handshake of a WebSocket), without the
-    proxy headers of a peer that is not a trusted proxy."""
+    proxy headers of a peer that is not a trusted proxy, and without
+    Twisted's parsing of form bodies.
+
+    Twisted parses a POST's urlencoded or multipart body into `request.args`,
+    which daphne never reads (it passes the raw body to the application): a
+    second parse of every upload, and a multipart body it cannot parse (no
+    boundary, `boundary=` empty) was answered by Twisted itself with a bare
+    `400 Bad Request`, no headers, no body, no request id, on any path.
+    Django parses the body, when a view asks for it, and answers with the
+    site's 400 (docs/decisions.md, "Edges found by the hostile probe")."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "parsePOSTFormSubmission": False})
 
     def process(self) -> Any:
         if not peer_is_trusted(getattr(self.client, "host", None)):

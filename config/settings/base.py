@@ -67,6 +67,11 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A control character in an admin query parameter: the site's 400 page
+    # before the admin passes it to PostgreSQL (frontend/middleware.py).
+    "frontend.middleware.AdminQueryGuardMiddleware",
+    # Django's own 405 (an empty HTML body) as JSON under /api/.
+    "frontend.middleware.ApiMethodNotAllowedMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -162,6 +167,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY e
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# A refused form: the site's 403 page, or JSON under /api/ (not Django's stock page).
+CSRF_FAILURE_VIEW = "frontend.errors.csrf_failure"
 
 # --- Email (settlement and maturity notices; docs/frontend.md) -------------
 # SMTP by default; `local` prints mails to the console, `test` keeps them in

@@ -96,3 +96,71 @@ def test_an_incoming_request_id_in_the_pattern_is_kept(client):
 
 def test_request_ids_are_fresh_per_request():
     assert request_id_for(None) != request_id_for(None)
+
+
+# --- CSRF failures and Django's own 405 (issue 11, L1) -------------------------
+
+
+@pytest.fixture
+def csrf_client():
+    return Client(enforce_csrf_checks=True, raise_request_exception=False)
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_a_csrf_failure_under_api_is_json(csrf_client, user, method):
+    csrf_client.force_login(user)
+    response = getattr(csrf_client, method)("/api/check-trade-status/")
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "code": "csrf_failed",
+        "detail": "CSRF verification failed: CSRF cookie not set.",
+        "request_id": response[HEADER],
+    }
+
+
+@pytest.mark.parametrize("url", ["/trade/new/", "/accounts/login/", "/accounts/signup/", "/accounts/logout/"])
+def test_a_csrf_failure_of_a_page_form_is_the_sites_403_page(csrf_client, user, url):
+    csrf_client.force_login(user)
+    response = csrf_client.post(url, {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "The form has expired" in html and 'class="brand"' in html and response[HEADER] in html
+    assert "CSRF verification failed" not in html  # Django's stock page says this
+
+
+@pytest.mark.parametrize("method", ["options", "head", "trace"])
+def test_a_405_of_a_django_view_under_api_is_json_with_allow(client, user, method):
+    client.force_login(user)
+    response = client.generic(method.upper(), "/api/check-trade-status/")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert response["Content-Type"] == "application/json"
+    if method != "head":
+        assert response.json() == {
+            "code": "method_not_allowed",
+            "detail": f'Method "{method.upper()}" not allowed.',
+            "request_id": response[HEADER],
+        }
+
+
+def test_a_405_of_a_page_stays_djangos(client):
+    response = client.post("/healthz")
+    assert (response.status_code, response["Allow"], response.content) == (405, "GET", b"")
+
+
+# --- a multipart body without a boundary (issue 11, M6) -------------------------
+# Under the real web process too: tests/integration/test_malformed_multipart.py.
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary="])
+def test_a_multipart_body_without_boundary_is_a_400_in_the_sites_format(client, user, content_type):
+    client.force_login(user)
+    for url in ("/trade/new/", "/settings/notifications/"):
+        page = client.generic("POST", url, b"x", content_type=content_type)
+        assert page.status_code == 400, url
+        assert "Bad request" in page.content.decode() and page[HEADER] in page.content.decode()
+    api = client.generic("POST", "/api/v1/trades/quote/", b"x", content_type=content_type)
+    assert api.status_code == 400
+    assert api.json()["detail"].startswith("Multipart form parse error - Invalid boundary in multipart")
+    assert api.has_header(HEADER)

@@ -72,6 +72,10 @@ def test_anonymous_is_refused():
         # Malformed (the schema says so): 400.
         (body("https://pushhost/x"), "endpoint", 400),  # not a URL with a domain
         (body("https://push.example.net/" + "a" * 1100), "endpoint", 400),
+        (body("https://evil.example:99999/x"), "endpoint", 400),  # no such port
+        (body("https://evil.example:65536/x"), "endpoint", 400),
+        (body("https://evil.example:0/x"), "endpoint", 400),
+        (body("https://evil.example:00/x"), "endpoint", 400),
         (body(p256dh=b64(os.urandom(33))), "keys", 400),
         (body(auth=b64(os.urandom(8))), "keys", 400),
         (body(auth="not base64url!"), "keys", 400),
@@ -88,6 +92,22 @@ def test_invalid_subscriptions_are_refused(payload, field, status):
     assert response.status_code == status
     assert field in str(response.json())
     assert not PushSubscription.objects.exists()
+
+
+def test_a_port_outside_the_range_is_a_400_naming_the_endpoint():
+    response = api(UserFactory()).post(
+        "/api/v1/push/subscriptions/", body("https://evil.example:99999/x"), format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"endpoint": ["The endpoint's port must be 1 to 65535."]}
+
+
+@pytest.mark.parametrize("port", [1, 443, 8443, 65535])
+def test_a_port_in_the_range_is_accepted(port):
+    response = api(UserFactory()).post(
+        "/api/v1/push/subscriptions/", body(f"https://push.example.net:{port}/x"), format="json"
+    )
+    assert response.status_code == 201
 
 
 def test_http_loopback_endpoint_only_where_allowed(settings):

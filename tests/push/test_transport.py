@@ -40,6 +40,44 @@ def test_a_host_that_is_or_resolves_to_a_private_address_is_refused(settings, ur
         host_check(url)
 
 
+@pytest.mark.parametrize("url", ["https://push.example.net:99999/x", "https://push.example.net:0/x"])
+def test_a_port_outside_the_range_is_refused_at_send_time(settings, url):
+    """Saved before the API refused such ports (it now answers 400)."""
+    settings.PUSH_ALLOW_HTTP_LOOPBACK = False
+    with pytest.raises(EndpointRefused):
+        host_check(url)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "fd00::1"])
+def test_a_public_name_that_resolves_privately_at_send_time_is_sent_nothing(
+    settings, user, monkeypatch, address
+):
+    """The name passed every check when saved; its DNS record now points
+    inside. Nothing leaves the worker, and the subscription is deleted."""
+    import socket
+
+    import requests
+
+    subscription = _subscription(user, "https://push.example.net/send/rebound")
+    settings.PUSH_ALLOW_HTTP_LOOPBACK = False
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    looked_up: list[str] = []
+
+    def getaddrinfo(host, *args, **kwargs):
+        looked_up.append(host)
+        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, 443))]
+
+    sent: list[object] = []
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(
+        requests.adapters.HTTPAdapter, "send", lambda self, request, **kw: sent.append(request)
+    )
+    assert push_deliver(subscription_id=subscription.pk, payload={"title": "x"}) == Outcome.FAILED
+    assert looked_up == ["push.example.net"]
+    assert sent == []
+    assert not PushSubscription.objects.filter(pk=subscription.pk).exists()
+
+
 def test_a_subscription_whose_host_resolves_privately_is_deleted_not_retried(settings, user):
     """Saved as a public-looking name; at send time it resolves to loopback."""
     subscription = _subscription(user, "https://localhost./send/1")
