@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, getcontext
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -118,10 +119,18 @@ REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
 # so each carries its share of the fan-out; every web process and worker must
 # list the same ones in the same order (docs/scaling.md, "The channel layer").
 CHANNEL_LAYER_REDIS_URLS = env_list("CHANNEL_LAYER_REDIS_URLS", REDIS_URL)
+# Pub/sub channels belong to the Redis server, not to one of its databases:
+# two installations on one server (databases 12 and 13, say) with one prefix
+# heard each other's groups, prices and users' events alike (user 1 is the
+# demo user of every installation). The default prefix carries the cache
+# prefix and the database number of REDIS_URL, so installations apart in
+# their data are apart on the layer too.
+_REDIS_DB = urlsplit(REDIS_URL).path.strip("/") or "0"
+CHANNEL_PREFIX = env("CHANNEL_PREFIX", f"{env('CACHE_PREFIX', 'tv')}{_REDIS_DB}")
 CHANNEL_LAYERS: dict[str, Any] = {
     "default": {
         "BACKEND": "realtime.channel_layer.StreamChannelLayer",  # channels-redis pub/sub
-        "CONFIG": {"hosts": CHANNEL_LAYER_REDIS_URLS, "prefix": env("CHANNEL_PREFIX", "tv")},
+        "CONFIG": {"hosts": CHANNEL_LAYER_REDIS_URLS, "prefix": CHANNEL_PREFIX},
     }
 }
 
