@@ -57,6 +57,8 @@ def trade_pnl(
     """Realised P&L of closing at `exit`, never below -stake."""
     move = exit - entry if Side(side) is Side.BUY else entry - exit
     pnl = (quantity * move).quantize(_quantum(money_scale), rounding=ROUND_HALF_EVEN)
+    if pnl.is_zero():
+        pnl = pnl.copy_abs()  # a loss that rounds to nothing is 0.00, not "-0.00" (events, e-mails)
     return max(pnl, -stake)
 
 

@@ -137,3 +137,16 @@ def test_price_hits(side, price, expected):
 
 def test_price_hits_without_levels_is_none():
     assert price_hits(side="buy", price=D("1"), take_profit=None, stop_loss=None, liquidation=None) is None
+
+
+@pytest.mark.parametrize("side", ["buy", "sell"])
+def test_a_move_that_rounds_to_nothing_is_zero_not_negative_zero(side):
+    """A tiny loss rounds to -0.00 in `Decimal`; as text (events, e-mails) that
+    reads as a loss of nothing. The trade's figures say 0.00."""
+    adverse = D("1.10000") if side == "buy" else D("1.10002")
+    exit_price = D("1.09999") if side == "buy" else D("1.10003")
+    pnl = trade_pnl(
+        side=side, quantity=D("1.00"), entry=adverse, exit=exit_price, stake=D("10.00"), money_scale=2
+    )
+    assert str(pnl) == "0.00"
+    assert str(pnl - D("0.00")) == "0.00"  # net_pnl with no fee
