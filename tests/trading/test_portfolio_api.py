@@ -180,3 +180,19 @@ def test_another_users_series_is_empty_for_them(user, other_user):
     client = APIClient()
     client.force_authenticate(UserFactory())
     assert client.get(EQUITY_URL).json()["points"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_figures_are_read_in_one_snapshot(user):
+    """Balances, open trades, realised P&L and fees are four reads; a
+    settlement committing between two of them made equity off by its
+    closing fee (seen once in 403 polls). They run in one REPEATABLE READ
+    transaction: the first statement says so, and nothing is written."""
+    from trading.portfolio.selectors import portfolio_of
+
+    fund(user, "100.00")
+    with CaptureQueriesContext(connection) as ctx:
+        portfolio_of(user_id=user.pk, currency="USD")
+    statements = [q["sql"] for q in ctx.captured_queries]
+    assert statements[:2] == ["BEGIN", "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"]
+    assert not any(s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for s in statements)
