@@ -84,6 +84,9 @@ def test_portfolio_card_is_live_and_history_filters_and_exports(stack, page_fact
     page.select_option("#filter-status", "settled")
     expect(page.get_by_test_id("trades-count")).to_have_text("(2 trades)")
     assert "side=buy" in page.url and "status=settled" in page.url
+    # The date filters' days are the browser's: its zone goes with the export too.
+    zone = page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone")
+    assert f"tz={zone.replace('/', '%2F')}" in (page.get_by_test_id("trades-csv").get_attribute("href") or "")
     page.select_option("#filter-ordering", "created_at")
     expect(page.locator("#trade-rows tr[data-trade-id]").first).to_have_attribute(
         "data-trade-id", str(book["a"].pk)

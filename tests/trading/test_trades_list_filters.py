@@ -140,3 +140,44 @@ def test_csv_exports_are_throttled_per_user(browser, user, settings):
     refused = browser.get(CSV_URL)
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) > 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("tz", "day", "found"),
+    [
+        # Created 2026-12-07 03:30 UTC: Dec 7 in UTC, Dec 6 in Los Angeles (19:30), Dec 7 in Tokyo.
+        ("UTC", "2026-12-07", True),
+        ("UTC", "2026-12-06", False),
+        ("America/Los_Angeles", "2026-12-06", True),
+        ("America/Los_Angeles", "2026-12-07", False),
+        ("Asia/Tokyo", "2026-12-07", True),
+        ("Pacific/Kiritimati", "2026-12-07", True),  # +14:00: 17:30 on Dec 7
+    ],
+)
+def test_the_date_filters_name_days_of_the_callers_zone(auth_client, user, tz, day, found):
+    """A trader's "Dec 6 to Dec 6" is their Dec 6 (the page sends the
+    browser's zone); without `tz` the days are UTC's."""
+    from datetime import UTC, datetime
+
+    from trading.trades.models import Trade
+
+    inst = make_instrument("TZ-USD", fee_bps=10, price_scale=2)
+    fund(user, "100.00")
+    quote(inst, "100.00")
+    trade = open_trade(user, inst, side="buy", stake="10.00")
+    Trade.objects.filter(pk=trade.pk).update(created_at=datetime(2026, 12, 7, 3, 30, tzinfo=UTC))
+    query = {"created_after": day, "created_before": day, "tz": tz}
+    listed = auth_client.get("/api/v1/trades/", query).json()
+    assert (listed["count"] == 1) is found
+    exported = auth_client.get("/api/v1/trades/", {**query, "tz": "Not/AZone"})
+    assert exported.status_code == 400 and "tz" in exported.json()
+
+
+@pytest.mark.django_db
+def test_the_ends_of_the_calendar_in_any_zone_are_no_error(auth_client):
+    for day in ("0001-01-01", "9999-12-31"):
+        response = auth_client.get(
+            "/api/v1/trades/", {"created_after": day, "created_before": day, "tz": "Pacific/Kiritimati"}
+        )
+        assert response.status_code == 200, response.content

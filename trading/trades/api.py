@@ -17,7 +17,9 @@ another user's trade is a 404.
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
 import django_filters
 from django.conf import settings
@@ -117,16 +119,43 @@ class TradeFilter(django_filters.FilterSet):
         method="_no_filter",
         help_text="Sort order: newest first (`-created_at`, the default), oldest first, or by stake.",
     )
-    created_after = StrictDateFilter(field_name="created_at", lookup_expr="date__gte")
-    created_before = StrictDateFilter(field_name="created_at", lookup_expr="date__lte")
+    created_after = StrictDateFilter(method="_created_from", help_text="First day, in `tz` (default UTC).")
+    created_before = StrictDateFilter(method="_created_to", help_text="Last day, in `tz` (default UTC).")
+    tz = django_filters.ChoiceFilter(
+        choices=[(zone, zone) for zone in sorted(available_timezones())],
+        method="_no_filter",
+        help_text="The IANA time zone whose days `created_after` and `created_before` name "
+        "(the browser sends its own: a trader's Dec 6 is their Dec 6). Default UTC.",
+    )
     user = IdFilter(field_name="user_id", help_text="Staff only (ignored for others).")
 
     class Meta:
         model = Trade
-        fields = ["status", "instrument", "side", "created_after", "created_before", "ordering", "user"]
+        fields = ["status", "instrument", "side", "created_after", "created_before", "tz", "ordering", "user"]
 
     def _no_filter(self, queryset: QuerySet[Trade], name: str, value: str) -> QuerySet[Trade]:
         return queryset
+
+    def _midnight(self, day: date) -> datetime | None:
+        """The first instant of `day` in the chosen zone; None at the ends of
+        the calendar (years 1 and 9999), where the zone's offset would leave it."""
+        if not date(1, 1, 2) <= day <= date(9999, 12, 30):
+            return None
+        return datetime.combine(day, time.min, tzinfo=ZoneInfo(self.form.cleaned_data.get("tz") or "UTC"))
+
+    def _created_from(self, queryset: QuerySet[Trade], name: str, day: date) -> QuerySet[Trade]:
+        start = self._midnight(day)
+        return (
+            queryset.filter(created_at__date__gte=day)
+            if start is None
+            else queryset.filter(created_at__gte=start)
+        )
+
+    def _created_to(self, queryset: QuerySet[Trade], name: str, day: date) -> QuerySet[Trade]:
+        end = self._midnight(day + timedelta(days=1)) if day < date.max else None
+        return (
+            queryset.filter(created_at__date__lte=day) if end is None else queryset.filter(created_at__lt=end)
+        )
 
 
 class TradeAcceptedSerializer(TradeSerializer):

@@ -41,9 +41,12 @@ function chosen() {
   return values;
 }
 
+// The days of the date filters are the reader's: the browser's zone goes with them.
+const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
 function filters() {
   // `user` keeps a staff member's list to their own trades, as for anyone.
-  return { ...chosen(), user: document.body.dataset.userId };
+  return { ...chosen(), tz: ZONE, user: document.body.dataset.userId };
 }
 
 /** The form from the page's query string (a value the form does not offer is dropped). */
@@ -63,7 +66,7 @@ function toUrl() {
   const query = new URLSearchParams(chosen()).toString();
   const url = `${window.location.pathname}${query ? `?${query}` : ""}`;
   if (url !== `${window.location.pathname}${window.location.search}`) window.history.replaceState(null, "", url);
-  csvLink.href = `${pages.tradesCsv}${query ? `?${query}` : ""}`;
+  csvLink.href = `${pages.tradesCsv}?${new URLSearchParams({ ...chosen(), tz: ZONE }).toString()}`;
 }
 
 function row(trade) {
@@ -115,7 +118,8 @@ function shiftCount(delta) {
 
 function matches(trade) {
   const f = filters();
-  const day = (trade.created_at || "").slice(0, 10); // UTC, as the API's date filters
+  // The reader's day (YYYY-MM-DD in their zone), as the API's date filters with `tz`.
+  const day = trade.created_at ? new Date(trade.created_at).toLocaleDateString("en-CA", { timeZone: ZONE }) : "";
   return (
     (!f.status || trade.status === f.status) &&
     (!f.instrument || tradeSymbol(trade) === f.instrument) &&
