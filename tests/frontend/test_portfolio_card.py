@@ -1,6 +1,8 @@
 """The dashboard renders the portfolio card with the server's figures; the
 trades page offers the new filters, the sort and the CSV link."""
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
@@ -55,3 +57,18 @@ def test_trades_page_has_side_sort_range_and_csv_link(browser):
         '<th scope="col">Closed</th>',
     ):
         assert needle in html, needle
+
+
+@pytest.mark.django_db
+def test_amounts_on_the_trade_pages_are_grouped(browser, user):
+    """ "Stake 1,234.56 USD" as everywhere else, not the stored "1234.56"."""
+    from tests.trading.portfolio_support import open_trade
+    from tests.trading.trades_support import fund, make_instrument, quote
+
+    inst = make_instrument("GRP-USD", fee_bps=10, price_scale=2, max_stake=Decimal("5000.00"))
+    fund(user, "5000.00")
+    quote(inst, "100.00")
+    trade = open_trade(user, inst, side="buy", stake="1234.56")
+    page = browser.get(f"/trades/{trade.pk}/").content.decode()
+    assert "1,234.56 USD" in page and "1234.56 USD" not in page
+    assert "1.23 USD" in page  # its fee, at two places

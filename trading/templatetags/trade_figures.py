@@ -28,6 +28,13 @@ def signed_money(value: object) -> str:
 
 
 @register.filter
+def money(value: object) -> str:
+    """1,234.56: grouped, two places, as the scripts write amounts; "—" for nothing."""
+    amount = _decimal(value)
+    return "—" if amount is None else f"{amount.quantize(Decimal('0.01')):,.2f}"
+
+
+@register.filter
 def direction_class(value: object) -> str:
     amount = _decimal(value)
     if amount is None:

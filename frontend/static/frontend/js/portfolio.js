@@ -17,6 +17,7 @@ import { createChart } from "../vendor/lightweight-charts-4.2.3.standalone.produ
 import { api, results } from "./api.js";
 import { onBalances } from "./balances.js";
 import { flash } from "./dom.js";
+import { formatChartPrice } from "./format.js";
 import { endpoints } from "./endpoints.js";
 import * as market from "./market.js";
 import { add, direction, format, formatSigned, sub } from "./money.js";
@@ -145,6 +146,8 @@ class EquityCurve {
       grid: { vertLines: { color: "#222b35" }, horzLines: { color: "#222b35" } },
       rightPriceScale: { borderColor: "#2b3540" },
       timeScale: { borderColor: "#2b3540" },
+      // Grouped as every other amount on the page ("9,977.75", not "9977.75").
+      localization: { priceFormatter: (value) => formatChartPrice(value, 2) },
     });
     this.series = this.chart.addLineSeries({
       color: "#4ea1ff",
