@@ -64,6 +64,26 @@ def test_close_now_asks_in_the_page_and_keeping_changes_nothing(stack, page_fact
     assert dialogs == []  # never window.confirm
 
 
+def test_the_close_question_goes_when_the_trade_expires_under_it(stack, page_factory):
+    """Asked to close a trade that then reaches its expiry, the page withdraws
+    the question (the trade is being settled; "Close now" would be refused)."""
+    from datetime import timedelta
+
+    inst = make_instrument("CONFX-USD", fee_bps=10, price_scale=2)
+    user = funded_user()
+    trade = opened(user, inst)
+    Trade.objects.filter(pk=trade.pk).update(expires_at=datetime.now(UTC) + timedelta(seconds=4))
+    page = page_factory(width=390)
+    login_session(page, stack, user)
+    page.goto(f"{stack.url}/trades/{trade.pk}/")
+    page.locator("#trade-close").click()
+    box = page.get_by_role("alertdialog")
+    expect(box).to_be_visible()
+    expect(box).to_have_count(0, timeout=10_000)  # withdrawn at expiry, without a click
+    expect(page.get_by_test_id("trade-expired")).to_be_visible()
+    expect(page.locator("#trade-close")).to_be_hidden()
+
+
 def _open_now(instrument: Instrument, at: datetime) -> bool:
     return calendars.market_is_open(instrument, at)
 

@@ -8,6 +8,13 @@
 import { el } from "./dom.js";
 
 let counter = 0;
+const open = new Map(); // button id -> its box's "keep"
+
+/** Withdraw the question asked for `button` (the action is no longer possible), as "Keep". */
+export function dismissConfirm(button) {
+  const keep = open.get(button.id || "");
+  if (keep) keep();
+}
 
 export function confirmInPage(button, { message, yes, keep = "Keep" }) {
   const existing = document.querySelector(`[data-confirm-for="${CSS.escape(button.id || "")}"]`);
@@ -29,11 +36,13 @@ export function confirmInPage(button, { message, yes, keep = "Keep" }) {
       el("div", { class: "actions" }, yesButton, keepButton),
     );
     const finish = (confirmed) => {
+      open.delete(button.id || "");
       box.remove();
       button.disabled = false;
       if (!confirmed) button.focus();
       resolve(confirmed);
     };
+    open.set(button.id || "", () => finish(false));
     yesButton.addEventListener("click", () => finish(true));
     keepButton.addEventListener("click", () => finish(false));
     box.addEventListener("keydown", (event) => {

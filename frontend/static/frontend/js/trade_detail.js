@@ -6,7 +6,7 @@
 // price: "Close now" is hidden and the page says so.
 
 import { ApiError, api, newIdempotencyKey } from "./api.js";
-import { confirmInPage } from "./confirm.js";
+import { confirmInPage, dismissConfirm } from "./confirm.js";
 import { clear, el, formatTime } from "./dom.js";
 import { endpoints } from "./endpoints.js";
 import { formatAmount, formatPrice } from "./format.js";
@@ -71,6 +71,11 @@ function render() {
   reasonNode.textContent = reason;
   const past = expired(trade);
   closeButton.hidden = trade.status !== "open" || past;
+  // A question about closing is moot once the trade cannot be closed, and a
+  // refusal about its old state is stale once it has a new one.
+  if (closeButton.hidden) dismissConfirm(closeButton);
+  if (trade.status !== shownStatus) actionError.hidden = true;
+  shownStatus = trade.status;
   cancelButton.hidden = trade.status !== "queued";
   expiredNote.hidden = !past;
   expiredNote.textContent = past
@@ -80,9 +85,12 @@ function render() {
   renderPnl();
 }
 
+let shownStatus = null;
+
 function renderPnl() {
   if (!trade) return;
   let mark = null;
+  if (trade.status !== "open") field("mark", "—"); // a closed trade has its exit price, no mark
   if (trade.status === "open") {
     const last = market.price(symbol);
     if (last) {
@@ -159,6 +167,10 @@ async function act(button, url) {
   } catch (error) {
     actionError.hidden = false;
     actionError.textContent = error instanceof ApiError ? error.message : "The request failed; try again.";
+    if (error instanceof ApiError && error.body.code === "expired") {
+      // The server says the instant in UTC; the page says it in the reader's zone.
+      actionError.textContent = `This trade expired at ${formatTime(trade.expires_at)} and is being settled at the expiry price.`;
+    }
   } finally {
     button.disabled = false;
   }
