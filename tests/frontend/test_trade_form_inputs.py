@@ -15,7 +15,6 @@ from django import forms
 from django.test import Client
 
 from core.forms import PlainIntegerField, StrictFormMixin
-from market.models import Instrument
 from tests.factories import PASSWORD
 from tests.trading.trades_support import fund, make_instrument
 from trading.trades.forms import FORM_UNREADABLE_MESSAGE, FORM_USED_MESSAGE
@@ -190,43 +189,6 @@ def test_every_integer_field_of_every_project_form_is_plain():
                 # Choices are compared as text before `coerce`: "１" is not "1".
                 assert field.choices, (cls, name)
     assert ("TradeForm", "duration") in checked and ("InstrumentAdminForm", "fee_bps") in checked
-
-
-@pytest.fixture
-def admin_client(db) -> Client:
-    from tests.factories import UserFactory
-
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
-@pytest.mark.parametrize("field", ["price_scale", "quantity_scale", "fee_bps"])
-@pytest.mark.parametrize("typed", ["２", "٢", "+2", "2.", "2_0", "-0"])
-def test_the_instrument_admin_form_takes_plain_digits_only(admin_client, field, typed):
-    data = {
-        "symbol": "ADM-USD",
-        "name": "Admin test",
-        "asset_class": "crypto",
-        "quote_currency": "USD",
-        "price_scale": "2",
-        "quantity_scale": "8",
-        "fee_bps": "10",
-        "min_stake": "1.00",
-        "max_stake": "100.00",
-        "max_trade_duration": "1 00:00:00",
-        "active": "on",
-        "calendar": "always",
-        "feed_source": "random_walk",
-        "feed_params": '{"start_price": "10.00", "volatility": "0.5"}',
-        field: typed,
-    }
-    response = admin_client.post("/admin/market/instrument/add/", data)
-    assert response.status_code == 200
-    assert response.context["adminform"].form.errors == {
-        field: ["Enter a whole number using the digits 0 to 9, e.g. 15."]
-    }
-    assert not Instrument.objects.filter(symbol="ADM-USD").exists()
 
 
 # --- L5: the duration's refusal in the field's unit --------------------------

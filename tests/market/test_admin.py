@@ -66,3 +66,14 @@ def test_bars_are_read_only(admin_client):
     assert admin_client.get("/admin/market/bar/").status_code == 200
     assert admin_client.get("/admin/market/bar/add/").status_code == 403
     assert not Bar.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["price_scale", "quantity_scale", "fee_bps"])
+@pytest.mark.parametrize("typed", ["２", "٢", "+2", "2.", "2_0", "-0"])
+def test_the_instrument_admin_form_takes_plain_digits_only(admin_client, field, typed):
+    response = admin_client.post("/admin/market/instrument/add/", form(**{field: typed}))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        field: ["Enter a whole number using the digits 0 to 9, e.g. 15."]
+    }
+    assert not Instrument.objects.filter(symbol="ADM-USD").exists()
