@@ -87,6 +87,7 @@ def test_the_status_page_shows_the_net_result_first(user, inst, client):
 def test_the_trades_list_has_net_pnl_and_fees_columns(user, client):
     client.force_login(user)
     html = client.get("/trades/").content.decode()
-    headers = ["Exit", "Net result", "P&amp;L before fees", "Fees", "Created"]
+    # The headline right after the trade (on a phone the rest scrolls), the breakdown after the prices.
+    headers = ["Trade", "Net result", "Status", "Exit", "P&amp;L before fees", "Fees", "Created"]
     positions = [html.index(f">{h}</th>") for h in headers]
     assert positions == sorted(positions)
