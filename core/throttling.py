@@ -2,9 +2,10 @@
 
 A limit is a sliding window of `duration` seconds, estimated from two
 fixed-window counters: this window's, plus the previous window's weighted by
-the share of it the sliding window still covers (the estimate never lets
-through more than the rate over any window of that length by more than the
-previous window's weight allows, and never refuses under it). DRF's own
+the share of it the sliding window still covers. It is an estimate (it takes
+the previous window's requests as spread evenly), so a burst at the end of
+that window is let through or refused a little early; a plain fixed window
+would let twice the rate through across a boundary. DRF's own
 throttles keep every request's timestamp in one cached list, read and
 written whole: two round trips per throttle (a trade POST paid four for its
 two throttles), and a client at 3,000/min had 3,000 floats unpickled and
