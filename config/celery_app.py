@@ -26,3 +26,20 @@ def logging_from_django(**kwargs: Any) -> None:
     from django.utils.log import configure_logging
 
     configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def connections_back_to_pool(task: Any = None, **kwargs: Any) -> None:
+    """Before and after each task, what Django does before and after each
+    request: a connection that met an error or outlived CONN_MAX_AGE (0: all
+    of them) is closed, which with a pool returns it there for the next task.
+
+    Celery's own closing (its Django fixup) runs only every
+    CELERY_DB_REUSE_MAX tasks (config/settings/base.py). An eager task runs
+    inside its caller's transaction, which must stay open."""
+    if task is None or getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

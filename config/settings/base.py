@@ -104,7 +104,12 @@ TEMPLATES = [
 # row locks. `dev.py` sets DATABASE_URL to the embedded server when
 # the user gives none.
 DATABASE_URL = env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradevision")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+# Local and production settings pool connections per process. With health
+# checks a pooled connection is checked (an empty query) as it is taken, so
+# one PostgreSQL dropped while it sat in the pool (a restart) is replaced
+# rather than failing the request or task that took it: workers keep theirs
+# between tasks (CELERY_DB_REUSE_MAX below).
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, Celery broker, latest-price cache ---------------
@@ -284,6 +289,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
+# One result backend object per process, not per thread. Django runs each
+# request's sync code on a new thread under ASGI, and a per-thread backend
+# was built again for every trade request's send (1.4 ms of CPU: redis-py
+# reads its package metadata for each new client). redis-py's client is
+# thread-safe, and web processes never wait on results (trade_enqueue).
+CELERY_RESULT_BACKEND_THREAD_SAFE = True
+# Celery's Django fixup closes the database connections before and after
+# every task, and with a psycopg pool under prefork it closes the pool
+# itself: every task paid a new PostgreSQL session (5.7 ms to connect, then
+# a cold backend's first statements). With a reuse count it closes them only
+# every that many tasks; config/celery_app.py hands each task's connection
+# back to the pool instead, as a request's end does (bench/REPORT.md).
+CELERY_DB_REUSE_MAX = 10_000
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),

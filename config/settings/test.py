@@ -5,7 +5,7 @@ import os
 import uuid
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import CACHES, CHANNEL_LAYERS, REST_FRAMEWORK, STATIC_ROOT
+from config.settings.base import CACHES, CHANNEL_LAYERS, DATABASES, REST_FRAMEWORK, STATIC_ROOT
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -44,3 +44,8 @@ PUSH_ALLOW_HTTP_LOOPBACK = True
 # start to that test's own queue, which only its own workers consume.
 if os.environ.get("TEST_TASK_QUEUE"):
     CELERY_TASK_DEFAULT_QUEUE = os.environ["TEST_TASK_QUEUE"]
+
+# A child process (a worker) may take the connection pool that local and
+# production settings use, for the tests of what the pool changes.
+if os.environ.get("TEST_DATABASE_POOL"):
+    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 2}}

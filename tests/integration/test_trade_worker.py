@@ -27,6 +27,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from celery.result import AsyncResult
 from channels.layers import get_channel_layer
+from django.db import connection
 from django.utils import timezone
 
 from config.celery_app import app
@@ -140,6 +141,32 @@ async def test_request_opens_and_the_event_reaches_the_users_group(setup, worker
     trade = await sync_to_async(Trade.objects.get)(pk=trade.pk)
     assert (trade.status, trade.attempts) == (TradeStatus.OPEN, 1)
     assert await sync_to_async(balance)(user) == (D("899.90"), D("100.00"))
+
+
+def _other_sessions() -> set[tuple[int, str]]:
+    """This database's PostgreSQL sessions but the test's own, as (pid, start)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start::text FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return set(cursor.fetchall())
+
+
+def test_a_pooled_worker_keeps_its_database_session_between_tasks(setup, workers):
+    """Counted, not timed: eight trades opened by a prefork worker with the
+    pool of local and production settings, and not one new PostgreSQL
+    session. (Celery closed the pool around every task: a session per task,
+    5.7 ms to connect before the task's first statement, bench/REPORT.md.)"""
+    user, inst = setup
+    workers.start(TEST_DATABASE_POOL="1")
+    assert final_trade(new_trade(user, inst, key="first").pk).status == TradeStatus.OPEN
+    before = wait_for(_other_sessions, limit=15, what="the worker's pooled session")
+    opened = [final_trade(new_trade(user, inst, key=f"k{n}").pk) for n in range(8)]
+    assert [trade.status for trade in opened] == [TradeStatus.OPEN] * 8
+    assert _other_sessions() == before
+    assert balance(user) == (D("1000.00") - 9 * D("100.10"), 9 * D("100.00"))
+    assert_ledger_invariants()
 
 
 def test_transient_error_twice_opens_on_the_third_attempt(setup, workers):

@@ -6,11 +6,13 @@ upgrade of Celery that changes it fails here, loudly, and not as a slow leak
 of result subscriptions in the web processes."""
 
 import inspect
+import threading
 from unittest import mock
 
 from celery import Celery, current_app
 from celery import _state as celery_state
 from celery.backends.redis import RedisBackend
+from celery.fixups.django import DjangoWorkerFixup
 
 from trading.trades.services import _no_result_subscription
 
@@ -77,3 +79,27 @@ def test_interleaved_senders_on_threads_leave_the_flag_as_it_was():
     for t in threads:
         t.join()
     assert celery_state.task_join_will_block() is False
+
+
+def test_every_thread_of_a_process_shares_one_result_backend():
+    """Django runs each request's sync code on a thread of its own under
+    ASGI: a backend per thread was built again for every trade request's
+    send (CELERY_RESULT_BACKEND_THREAD_SAFE, config/settings/base.py)."""
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(current_app.backend))
+    thread.start()
+    thread.join()
+    assert seen == [current_app.backend]
+
+
+def test_celery_closes_a_workers_connections_only_every_reuse_count_tasks():
+    """What CELERY_DB_REUSE_MAX relies on: the Django fixup reads it, and its
+    per-task `close_database` closes nothing until the count runs out (it
+    would close the whole psycopg pool of a prefork child at every task)."""
+    fixup = DjangoWorkerFixup(current_app)
+    assert fixup.db_reuse_max == 10_000
+    with mock.patch.object(fixup, "_close_database") as close:
+        for _ in range(3):
+            fixup.on_task_prerun(sender=mock.Mock(request=mock.Mock(is_eager=False)))
+            fixup.on_task_postrun(sender=mock.Mock(request=mock.Mock(is_eager=False)))
+    close.assert_not_called()
