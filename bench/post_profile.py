@@ -127,6 +127,7 @@ def _bench(profile: bool) -> dict:
         "trade_post_redis_commands": redis_commands,
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
+    result.update(_opens(profile))
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -140,9 +141,52 @@ def _bench(profile: bool) -> dict:
     return result
 
 
+def _opens(profile: bool) -> dict:
+    """The worker's half, in-process: `trade_open` of the trades the POSTs
+    queued, sequential and warm, each in its own transaction as the task runs
+    it (no broker, no worker process: the service's Python and round trips)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from market.prices import price_record
+    from trading.trades.models import Trade, TradeStatus
+    from trading.trades.services import trade_open
+
+    queued = list(Trade.objects.filter(status=TradeStatus.QUEUED).order_by("pk").values_list("pk", flat=True))
+    samples = []
+    for n, trade_id in enumerate(queued[: REQUESTS + WARMUP]):
+        if n % 50 == 0:
+            price_record(prices={SYMBOL: (Decimal("100.00"), timezone.now())})
+        start = time.perf_counter()
+        assert trade_open(trade_id=trade_id).status == TradeStatus.OPEN
+        if n >= WARMUP:
+            samples.append(time.perf_counter() - start)
+    rest = queued[REQUESTS + WARMUP :]
+    with CaptureQueriesContext(connection) as queries:
+        trade_open(trade_id=rest[0])
+    result: dict = {
+        "opens": len(samples),
+        "trade_open_p50_ms": _p50(samples),
+        "trade_open_sql_statements": len(queries.captured_queries),
+    }
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for trade_id in rest[1:101]:
+            trade_open(trade_id=trade_id)
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(40)
+        result["profile_cumulative_100_opens"] = out.getvalue().splitlines()
+    return result
+
+
 def main() -> None:
     base_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tradevision")
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.trades_settings"
+    # Every queued trade of the run is opened afterwards (`_opens`).
+    os.environ.setdefault("MAX_OPEN_TRADES", "1000000")
     os.environ.setdefault("CHANNEL_PREFIX", f"tvbench{uuid.uuid4().hex[:8]}")
     # The initiation tasks the POSTs send go to a queue of this run's own,
     # which nobody consumes and which is deleted at the end.
