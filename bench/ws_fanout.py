@@ -321,6 +321,7 @@ async def run_stack(
         connect_rate = await clients.connect(urls)
         log(f"{kind}: {len(clients.sockets)} connected, {clients.failed} failed; rate phase")
         publisher = "bare" if kind == "bare" else "ours"
+        fast_publisher = "bare" if kind == "bare" else ("many" if args.publish_many else "ours")
         report: dict[str, Any] = {
             "clients": len(clients.sockets),
             "connect_failed": clients.failed,
@@ -348,7 +349,7 @@ async def run_stack(
         pub = await asyncio.to_thread(
             run_publisher,
             env,
-            publisher,
+            fast_publisher,
             "fast",
             rate=0,
             count=args.burst,
@@ -452,7 +453,17 @@ async def orchestrate(
         "config": {
             k: getattr(args, k)
             for k in (
-                *("clients", "rate", "rate_seconds", "burst", "threads", "idle", "server", "per_tx"),
+                *(
+                    "clients",
+                    "rate",
+                    "rate_seconds",
+                    "burst",
+                    "threads",
+                    "idle",
+                    "server",
+                    "per_tx",
+                    "publish_many",
+                ),
                 *("web_processes", "idle_only"),
             )
         }
@@ -501,6 +512,11 @@ def main() -> None:
         help="idle connections to hold (0: skip); the issue's goal is 10,000",
     )
     parser.add_argument("--per-tx", type=int, default=1, help="events per transaction in the `fast` phase")
+    parser.add_argument(
+        "--publish-many",
+        action="store_true",
+        help="the `fast` phase publishes with publish_many (one statement, one send per transaction)",
+    )
     parser.add_argument("--server", choices=["daphne", "uvicorn", "both"], default="daphne")
     parser.add_argument(
         "--web-processes",

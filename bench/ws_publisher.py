@@ -4,6 +4,9 @@
 `transaction.atomic()` (outbox row + after-commit send), `--per-tx` events
 per transaction (1 = one transaction per event, like a service publishing
 one change; more = a service publishing several, as a settlement does).
+`many`: the real path for a batch, `realtime.publish.publish_many` (one
+statement and one pipelined send per transaction of `--per-tx` events, as
+settlement publishes): a publisher of ours that can outrun one web process.
 `bare`: a Redis PUBLISH per event (a pipeline of `--per-tx`), for the relay.
 
 Open loop with `--rate`: each batch starts on its schedule whether or not
@@ -23,13 +26,13 @@ from pathlib import Path
 
 
 def make_sender(kind: str, phase: str) -> tuple[Callable[[list[tuple[int, int]]], None], Callable[[], None]]:
-    if kind == "ours":
+    if kind in ("ours", "many"):
         import django
 
         django.setup()
         from django.db import connection, transaction
 
-        from realtime.publish import publish
+        from realtime.publish import Publication, publish, publish_many
 
         def send_ours(batch: list[tuple[int, int]]) -> None:
             with transaction.atomic():
@@ -37,7 +40,20 @@ def make_sender(kind: str, phase: str) -> tuple[Callable[[list[tuple[int, int]]]
                     data = {"title": phase, "body": repr(time.time()), "level": "info"}
                     publish(user_id=user_id, event="notification", data=data)
 
-        return send_ours, connection.close
+        def send_many(batch: list[tuple[int, int]]) -> None:
+            with transaction.atomic():
+                publish_many(
+                    [
+                        Publication(
+                            user_id,
+                            "notification",
+                            {"title": phase, "body": repr(time.time()), "level": "info"},
+                        )
+                        for user_id, _seq in batch
+                    ]
+                )
+
+        return (send_many if kind == "many" else send_ours), connection.close
 
     import redis
 
@@ -57,7 +73,7 @@ def make_sender(kind: str, phase: str) -> tuple[Callable[[list[tuple[int, int]]]
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--kind", choices=["ours", "bare"], required=True)
+    parser.add_argument("--kind", choices=["ours", "many", "bare"], required=True)
     parser.add_argument("--phase", required=True)
     parser.add_argument("--rate", type=int, default=0)
     parser.add_argument("--count", type=int, required=True)
