@@ -386,11 +386,11 @@ def test_an_expired_trade_is_not_closed_at_todays_price(user, inst):
 def test_an_open_costs_a_counted_number_of_statements(user, inst, django_assert_num_queries):
     """Counted, not timed: the transaction (a savepoint inside the test's),
     the trade row lock, the trading slot lock, the open-trade count, the fee
-    charged out of the hold (savepoint, posting, balances, wallet.balance
-    event, release), the trade UPDATE and its trade.opened event."""
+    charged out of the hold (posting, balances, wallet.balance event; no
+    savepoint of its own), the trade UPDATE and its trade.opened event."""
     fund(user, "5000.00")
     quote(inst, "100.00")
     trade_open(trade_id=request(user, inst, key="warm").trade.pk)
     trade = request(user, inst, key="counted").trade
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         assert trade_open(trade_id=trade.pk).status == TradeStatus.OPEN
