@@ -49,7 +49,7 @@ class _ProcessCounters:
     def __init__(self) -> None:
         self.open = 0
         self.delivered_unflushed = 0
-        self.last_event_time: str | None = None
+        self.last_event_text: str | None = None  # the last event frame sent, parsed at flush
         self.last_flush = 0.0
         self.last_refresh = 0.0
         self.pending = False
@@ -88,7 +88,8 @@ class _ProcessCounters:
                 self.pending = False
                 self.last_flush = self.last_refresh = time.monotonic()
                 delivered, self.delivered_unflushed = self.delivered_unflushed, 0
-                last_time, self.last_event_time = self.last_event_time, None
+                last_text, self.last_event_text = self.last_event_text, None
+                last_time = _event_time(last_text) if last_text else None
                 await self._write(delivered, last_time)
                 # A connect or disconnect during the write: publish the new count too.
                 if not self.pending:
@@ -182,7 +183,8 @@ def stream_metrics(app: Any) -> Any:
                 text = message.get("text")
                 if text and text.startswith(_EVENT_PREFIX):
                     _counters.delivered_unflushed += 1
-                    _counters.last_event_time = _event_time(text) or _counters.last_event_time
+                    # Parsed for its time only when flushed, not per frame.
+                    _counters.last_event_text = text
                 _counters.maybe_flush()
 
         try:
