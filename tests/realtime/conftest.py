@@ -1,5 +1,5 @@
 """Helpers for the consumer tests: a WebsocketCommunicator against the real
-routing (SessionMiddlewareStack + consumer) and the real channels-redis layer."""
+routing (cookies, the session, the consumer) and the real channels-redis layer."""
 
 from collections.abc import Callable
 from typing import Any
