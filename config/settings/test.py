@@ -46,6 +46,11 @@ if os.environ.get("TEST_TASK_QUEUE"):
     CELERY_TASK_DEFAULT_QUEUE = os.environ["TEST_TASK_QUEUE"]
 
 # A child process (a worker) may take the connection pool that local and
-# production settings use, for the tests of what the pool changes.
+# production settings use, for the tests of what the pool changes: one
+# connection (a pool may otherwise open a second while its first connects),
+# named so the test can tell its sessions from any other.
 if os.environ.get("TEST_DATABASE_POOL"):
-    DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 1, "max_size": 2}}
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {"min_size": 1, "max_size": 1},
+        "application_name": os.environ["TEST_DATABASE_POOL"],
+    }

@@ -143,12 +143,14 @@ async def test_request_opens_and_the_event_reaches_the_users_group(setup, worker
     assert await sync_to_async(balance)(user) == (D("899.90"), D("100.00"))
 
 
-def _other_sessions() -> set[tuple[int, str]]:
-    """This database's PostgreSQL sessions but the test's own, as (pid, start)."""
+def _worker_sessions(name: str) -> set[tuple[int, str]]:
+    """The PostgreSQL sessions of the worker whose connections carry
+    application_name `name`, as (pid, start)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid, backend_start::text FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE backend_type = 'client backend' AND application_name = %s",
+            [name],
         )
         return set(cursor.fetchall())
 
@@ -159,12 +161,13 @@ def test_a_pooled_worker_keeps_its_database_session_between_tasks(setup, workers
     session. (Celery closed the pool around every task: a session per task,
     5.7 ms to connect before the task's first statement, bench/REPORT.md.)"""
     user, inst = setup
-    workers.start(TEST_DATABASE_POOL="1")
+    name = f"tv-pooled-worker-{uuid.uuid4().hex[:8]}"
+    workers.start(TEST_DATABASE_POOL=name)
     assert final_trade(new_trade(user, inst, key="first").pk).status == TradeStatus.OPEN
-    before = wait_for(_other_sessions, limit=15, what="the worker's pooled session")
+    before = wait_for(lambda: _worker_sessions(name), limit=15, what="the worker's pooled session")
     opened = [final_trade(new_trade(user, inst, key=f"k{n}").pk) for n in range(8)]
     assert [trade.status for trade in opened] == [TradeStatus.OPEN] * 8
-    assert _other_sessions() == before
+    assert _worker_sessions(name) == before
     assert balance(user) == (D("1000.00") - 9 * D("100.10"), 9 * D("100.00"))
     assert_ledger_invariants()
 
