@@ -168,6 +168,7 @@ def _opens(profile: bool) -> dict:
     result: dict = {
         "opens": len(samples),
         "trade_open_p50_ms": _p50(samples),
+        # One open's statements, its after-commit listeners' included.
         "trade_open_sql_statements": len(queries.captured_queries),
     }
     if profile:

@@ -89,15 +89,15 @@ class _ProcessCounters:
                 self.last_flush = self.last_refresh = time.monotonic()
                 delivered, self.delivered_unflushed = self.delivered_unflushed, 0
                 last_text, self.last_event_text = self.last_event_text, None
-                last_time = _event_time(last_text) if last_text else None
-                await self._write(delivered, last_time)
+                await self._write(delivered, last_text)
                 # A connect or disconnect during the write: publish the new count too.
                 if not self.pending:
                     return
         finally:
             self.flush_started = 0.0
 
-    async def _write(self, delivered: int, last_time: str | None) -> None:
+    async def _write(self, delivered: int, last_text: str | None) -> None:
+        last_time = _event_time(last_text) if last_text else None
         try:
             record = processes.process_record(
                 processes.WEB,
@@ -114,8 +114,10 @@ class _ProcessCounters:
                 pipe.set(ops_key("ws", "last_event_time"), last_time)
             await pipe.execute()
         except (RedisError, OSError):
-            # Counts are best effort; keep the delivered count for the next flush.
+            # Counts are best effort; keep the delivered count and the last
+            # event (unless a newer one came meanwhile) for the next flush.
             self.delivered_unflushed += delivered
+            self.last_event_text = self.last_event_text or last_text
             logger.warning("ops: could not publish WebSocket counters (Redis unavailable)")
         except Exception:
             logger.exception("ops: could not publish WebSocket counters")

@@ -64,3 +64,15 @@ async def test_a_refused_connection_is_not_counted():
     assert (message["type"], message["code"]) == ("websocket.close", 4001)
     await comm.wait()
     await _eventually(wsmetrics.ws_connections_open, 0)
+
+
+async def test_a_write_that_redis_refuses_keeps_the_count_and_the_last_event_for_the_next(settings):
+    counters = wsmetrics._ProcessCounters()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    frame = '{"type":"event","seq":7,"event":"notification","time":"2026-12-07T11:00:00+00:00","data":{}}'
+    await counters._write(3, frame)
+    assert (counters.delivered_unflushed, counters.last_event_text) == (3, frame)
+    newer = frame.replace('seq":7', 'seq":8').replace("11:00:00", "11:00:01")
+    counters.last_event_text = newer  # sent while the write was failing
+    await counters._write(2, frame)
+    assert (counters.delivered_unflushed, counters.last_event_text) == (5, newer)
