@@ -305,11 +305,17 @@ def wallet_reserve(
     reference: str,
     idempotency_key: str,
     fee: Decimal = Decimal(0),
+    savepoint: bool = True,
 ) -> LedgerTransaction:
-    """Set `amount` aside (available → reserved) and charge `fee` (available → fees)."""
+    """Set `amount` aside (available → reserved) and charge `fee` (available → fees).
+
+    With `savepoint=False` a refusal ends the caller's transaction: for a
+    caller that would end it anyway (a single trade request), two
+    statements fewer."""
     _check_amount(amount, currency=currency, field="amount")
     _check_amount(fee, currency=currency, field="fee", allow_zero=True)
     return _post(
+        savepoint=savepoint,
         user_id=user.pk,
         kind=TransactionKind.RESERVE,
         currency=currency,

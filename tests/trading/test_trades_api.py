@@ -447,10 +447,11 @@ def test_a_trade_post_costs_a_counted_number_of_statements(
     """Counted, not timed (bench/post_profile.py has the times): no lookup
     (instruments come from the process's cache, a repeated key is found by
     the INSERT's unique constraint), the transaction (a savepoint here,
-    inside the test's), the trade INSERT, the hold's savepoint + posting +
-    balances + wallet.balance event + release, the trade.queued event. (A
-    token client adds its token lookup; a server, BEGIN and COMMIT.)"""
+    inside the test's), the trade INSERT, the hold's posting + balances +
+    wallet.balance event (no savepoint of its own: a refusal ends the
+    request's transaction), the trade.queued event. (A token client adds
+    its token lookup; a server, BEGIN and COMMIT.)"""
     fund(user, "1000.00")
     post(auth_client, body(), key="warm")  # the first request of a process loads more
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(7):
         assert post(auth_client, body(), key="counted").status_code == 202

@@ -219,7 +219,8 @@ def trade_request(
     trade = prepared
     try:
         with transaction.atomic():
-            _trade_queue(trade, user=user)
+            # Alone: a refused hold ends this transaction, so no savepoint.
+            _trade_queue(trade, user=user, alone=True)
     except IntegrityError:
         # A request with this key committed first (earlier, or racing this
         # one): answer with its trade.
@@ -368,11 +369,12 @@ def trade_entry_price(instrument: Instrument, price: Decimal) -> Decimal:
     return price.quantize(instrument.price_quantum)
 
 
-def _trade_queue(trade: Trade, *, user: AbstractBaseUser) -> None:
+def _trade_queue(trade: Trade, *, user: AbstractBaseUser, alone: bool = False) -> None:
     """Save a prepared trade `queued` with its hold, publish it, enqueue its
-    opening (after commit). The caller holds the transaction."""
+    opening (after commit). The caller holds the transaction; `alone` when
+    it is this trade's only and ends on a refused hold (see `_trade_hold`)."""
     trade.save()
-    _trade_hold(trade, user=user)
+    _trade_hold(trade, user=user, savepoint=not alone)
     trade_publish(trade, TRADE_QUEUED)
     trade_enqueue(trade=trade)
     logger.info(
@@ -386,11 +388,12 @@ def _trade_queue(trade: Trade, *, user: AbstractBaseUser) -> None:
     )
 
 
-def _trade_hold(trade: Trade, *, user: AbstractBaseUser) -> None:
+def _trade_hold(trade: Trade, *, user: AbstractBaseUser, savepoint: bool = True) -> None:
     """Hold stake + opening fee of a just-saved trade (available → reserved).
 
     A refused posting leaves nothing (it runs in a savepoint of its own), so
-    a batch may go on to list every item it cannot pay."""
+    a batch may go on to list every item it cannot pay. A single request
+    needs no savepoint: its refusal rolls back its whole transaction."""
     try:
         wallet_reserve(
             user=user,
@@ -398,6 +401,7 @@ def _trade_hold(trade: Trade, *, user: AbstractBaseUser) -> None:
             currency=trade.currency,
             reference=_reference(trade),
             idempotency_key=f"{_reference(trade)}:hold",
+            savepoint=savepoint,
         )
     except InsufficientFunds:
         raise InsufficientFunds(
