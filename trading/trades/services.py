@@ -219,8 +219,8 @@ def trade_request(
     trade = prepared
     try:
         with transaction.atomic():
-            # Alone: a refused hold ends this transaction, so no savepoint.
-            _trade_queue(trade, user=user, alone=True)
+            # A refused hold ends this transaction: no savepoint of its own.
+            _trade_queue(trade, user=user, savepoint=False)
     except IntegrityError:
         # A request with this key committed first (earlier, or racing this
         # one): answer with its trade.
@@ -369,12 +369,12 @@ def trade_entry_price(instrument: Instrument, price: Decimal) -> Decimal:
     return price.quantize(instrument.price_quantum)
 
 
-def _trade_queue(trade: Trade, *, user: AbstractBaseUser, alone: bool = False) -> None:
+def _trade_queue(trade: Trade, *, user: AbstractBaseUser, savepoint: bool = True) -> None:
     """Save a prepared trade `queued` with its hold, publish it, enqueue its
-    opening (after commit). The caller holds the transaction; `alone` when
-    it is this trade's only and ends on a refused hold (see `_trade_hold`)."""
+    opening (after commit). The caller holds the transaction; `savepoint`:
+    see `_trade_hold`."""
     trade.save()
-    _trade_hold(trade, user=user, savepoint=not alone)
+    _trade_hold(trade, user=user, savepoint=savepoint)
     trade_publish(trade, TRADE_QUEUED)
     trade_enqueue(trade=trade)
     logger.info(
