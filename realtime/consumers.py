@@ -44,6 +44,7 @@ from realtime.close_codes import (
     too_big_reason,
     too_many_connections_reason,
 )
+from realtime.coalesce import Coalescer
 from realtime.db import db
 from realtime.groups import ticker_group, user_group
 from realtime.publish import event_frame
@@ -59,6 +60,11 @@ MAX_SYMBOLS = 50
 _open_per_user: collections.Counter[int] = collections.Counter()
 SINCE = re.compile(r"[0-9]{1,18}")
 WS_MAX_BACKLOG = 1000
+# The reads every stream makes (at accept, and at each heartbeat), batched
+# across the streams that make them at the same moment: a reconnect storm
+# is hundreds of accepts at once, and heartbeats fall due together after it.
+_stream_starts: Coalescer[int, int | None] = Coalescer(lambda user_ids: db(selectors.stream_starts)(user_ids))
+_last_seqs: Coalescer[int, int] = Coalescer(lambda user_ids: db(selectors.event_last_seqs)(user_ids))
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -113,7 +119,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # Join before reading last_seq: an event committed in between is then
         # either counted in last_seq or delivered live, never neither.
         await self.channel_layer.group_add(user_group(result.user_id), self.channel_name)
-        last_seq = await db(selectors.stream_start)(user_id=result.user_id)
+        last_seq = await _stream_starts.get(result.user_id)
         if last_seq is None:  # deactivated since its ticket was issued
             await self.channel_layer.group_discard(user_group(result.user_id), self.channel_name)
             self.closing = True
@@ -400,11 +406,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
         """Events stored but never received from the layer: a subscription
         lost while Redis restarted reports nothing, and the gap fill above
         only runs when a later event arrives. So once per heartbeat the log's
-        last seq is compared with the last one sent (one primary-key read);
+        last seq is compared with the last one sent (one read, shared by the
+        streams whose heartbeats fall due together);
         if the layer missed any, they are sent from the log and the group is
         joined again, which is harmless when the subscription was there."""
         assert self.user_id is not None
-        last = await db(selectors.event_last_seq)(user_id=self.user_id)
+        last = await _last_seqs.get(self.user_id)
         if last <= self.last_sent:
             return
         async with self.events_lock:

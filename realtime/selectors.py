@@ -64,24 +64,33 @@ def event_resume_check(*, user_id: int, since: int) -> ResumeCheck:
     return ResumeCheck(ResumeStatus.OK, last, oldest)
 
 
-def stream_start(*, user_id: int) -> int | None:
-    """The last seq issued to the user if the user is (still) active, else None.
+def stream_starts(user_ids: list[int]) -> list[int | None]:
+    """For each user id: the last seq issued to that user if the user is
+    (still) active, else None. In the order given, duplicates included.
 
-    One statement for the two things a new stream needs from the database: a
-    ticket is redeemed in Redis, and its user may have been deactivated in
-    the seconds since it was issued. Plain SQL: it runs once per accept, and
-    compiling the same query through the ORM was a fifth of an accept's CPU
-    in a reconnect storm (docs/scaling.md, "Accepts")."""
+    One statement for the two things a new stream needs from the database
+    (a ticket is redeemed in Redis, and its user may have been deactivated
+    in the seconds since it was issued), for every stream that starts while
+    the previous read is out (realtime.coalesce). Plain SQL: it runs for
+    every accept, and compiling the same query through the ORM was a fifth
+    of an accept's CPU in a reconnect storm (docs/scaling.md, "Accepts")."""
     with connection.cursor() as cursor:
-        cursor.execute(_STREAM_START, [user_id])
-        row = cursor.fetchone()
-    return None if row is None else int(row[0])
+        cursor.execute(_STREAM_STARTS, [list(set(user_ids))])
+        found = {user: int(last_seq) for user, last_seq in cursor.fetchall()}
+    return [found.get(user) for user in user_ids]
+
+
+def event_last_seqs(user_ids: list[int]) -> list[int]:
+    """`event_last_seq` of each user, in the order given: one statement for
+    the heartbeats' missed-event checks that fall due together."""
+    found = dict(EventCounter.objects.filter(user_id__in=set(user_ids)).values_list("user_id", "last_seq"))
+    return [int(found.get(user) or 0) for user in user_ids]
 
 
 # Table names from the models, not from input (hence the noqa).
-_STREAM_START = f"""
-    SELECT COALESCE(c.last_seq, 0)
+_STREAM_STARTS = f"""
+    SELECT u.id, COALESCE(c.last_seq, 0)
     FROM {get_user_model()._meta.db_table} u
     LEFT JOIN {EventCounter._meta.db_table} c ON c.user_id = u.id
-    WHERE u.id = %s AND u.is_active
+    WHERE u.id = ANY(%s) AND u.is_active
 """  # noqa: S608

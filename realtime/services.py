@@ -6,7 +6,7 @@ mobile or native client has only its API token, which must not travel in a
 URL (logs, proxies). It exchanges the token over HTTPS for a random ticket
 stored in Redis for `WS_TICKET_TTL_SECONDS` and passes it as `?ticket=`. The
 ticket is redeemed with one atomic GETDEL, so it works once, even when two
-connections race with the same ticket. Only a SHA-256 of the ticket is used as
+connections race with the same ticket (in one batch or in two). Only a SHA-256 of the ticket is used as
 the Redis key: a Redis dump yields no usable ticket.
 """
 
@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 
 from core.redis import redis_client_async
+from realtime.coalesce import Coalescer
 from realtime.models import Event
 from realtime.publish import publish
 from realtime.schemas import NOTIFICATION, notification_data
@@ -60,12 +61,25 @@ async def ticket_redeem(*, ticket: str) -> int | None:
 
     Async, on the server's event loop: a reconnect storm redeems a ticket per
     socket, and a thread hop each was a large part of an accept's cost
-    (bench/ws_accept.py, docs/scaling.md). Whether the user is still active
-    is checked by the consumer's first query (selectors.stream_start)."""
+    (bench/ws_accept.py, docs/scaling.md). Tickets redeemed together share
+    one pipeline of GETDELs (realtime.coalesce). Whether the user is still
+    active is checked by the consumer's first query (selectors.stream_starts)."""
     if not ticket or len(ticket) > 128:
         return None
-    value = await redis_client_async().getdel(_ticket_key(ticket))
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    return await _redeemer.get(ticket)
+
+
+async def _tickets_consume(tickets: list[str]) -> list[int | None]:
+    """One round trip: a GETDEL per ticket, in order (so of two redemptions
+    of one ticket only the first finds it)."""
+    pipeline = redis_client_async().pipeline(transaction=False)
+    for ticket in tickets:
+        pipeline.getdel(_ticket_key(ticket))
+    values = await pipeline.execute()
+    return [int(value) if isinstance(value, str) and value.isdigit() else None for value in values]
+
+
+_redeemer: Coalescer[str, int | None] = Coalescer(_tickets_consume)
 
 
 def event_prune(*, older_than: datetime) -> int:

@@ -1,14 +1,19 @@
 """Every way in, and every refusal, with the documented close codes."""
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import transaction
 from django.db.backends.utils import CursorWrapper
 
 from realtime.auth import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHENTICATED, origin_is_allowed
 from realtime.close_codes import CLOSE_RATE_LIMITED
+from realtime.publish import publish
+from realtime.schemas import NOTIFICATION, notification_data
+from tests.factories import UserFactory
 from tests.realtime.conftest import (
     ORIGIN,
     closed_with,
@@ -96,6 +101,46 @@ async def test_a_ticket_connection_costs_one_statement_and_no_session(user, monk
     assert len(statements.sql) == 1, statements.sql
     assert "django_session" not in statements.sql[0]
     await comm.disconnect()
+
+
+async def test_streams_that_start_together_share_their_reads(monkeypatch):
+    """A reconnect storm: 40 streams (two of them the same user's, one of a
+    user deactivated since the ticket) start at once. Each hello names its
+    own user and last seq, the deactivated one is refused, and the reads go
+    in batches, not one statement per stream (realtime.coalesce)."""
+    users = await database_sync_to_async(lambda: UserFactory.create_batch(39))()
+    quiet = users[1]
+    await database_sync_to_async(_publish_notifications)(users[0], 3)
+    gone = users[2]
+    tickets = [await ticket_for(u) for u in [*users, users[0]]]
+    gone.is_active = False
+    await database_sync_to_async(gone.save)()
+    statements = _Statements(monkeypatch)
+    comms = [communicator(f"/ws/stream/?ticket={t}") for t in tickets]
+    await asyncio.gather(*(c.connect() for c in comms))
+    first = await asyncio.gather(*(c.receive_output(timeout=5) for c in comms))
+    hellos = {
+        index: json.loads(message["text"])
+        for index, message in enumerate(first)
+        if message["type"] == "websocket.send"
+    }
+    refused = [index for index, message in enumerate(first) if message["type"] == "websocket.close"]
+    assert refused == [2]
+    assert first[2]["code"] == CLOSE_UNAUTHENTICATED
+    expected_users = [u.pk for u in [*users, users[0]]]
+    assert {i: (h["type"], h["user"]) for i, h in hellos.items()} == {
+        i: ("hello", expected_users[i]) for i in range(40) if i != 2
+    }
+    assert hellos[0]["last_seq"] == hellos[39]["last_seq"] == 3
+    assert hellos[users.index(quiet)]["last_seq"] == 0
+    assert 1 <= len(statements.sql) <= 10, statements.sql  # 40 one-by-one before
+    await asyncio.gather(*(c.disconnect() for c in comms))
+
+
+def _publish_notifications(user: Any, count: int) -> None:
+    with transaction.atomic():
+        for n in range(count):
+            publish(user_id=user.pk, event=NOTIFICATION, data=notification_data(title=str(n), body=""))
 
 
 async def test_a_session_connection_reads_the_session_then_one_statement(user, monkeypatch):

@@ -1,3 +1,4 @@
+import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -39,6 +40,20 @@ def test_racing_redeems_of_one_ticket_succeed_exactly_once(user):
     for t in threads:
         t.join()
     assert sorted(results, key=lambda r: r is None) == [user.pk] + [None] * 7
+
+
+async def test_tickets_redeemed_together_share_one_round_trip_and_each_still_works_once(user, other_user):
+    first = services.ticket_create(user_id=user.pk)
+    second = services.ticket_create(user_id=other_user.pk)
+    before = services._redeemer.round_trips
+    results = await asyncio.gather(
+        services.ticket_redeem(ticket=first),
+        services.ticket_redeem(ticket=second),
+        services.ticket_redeem(ticket=first),
+        services.ticket_redeem(ticket="unknown"),
+    )
+    assert results == [user.pk, other_user.pk, None, None]
+    assert services._redeemer.round_trips - before == 1
 
 
 def test_ticket_key_holds_no_usable_ticket(user, redis_url):
