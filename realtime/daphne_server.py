@@ -29,6 +29,8 @@ docs/scaling.md "Draining"):
   log line that is off, is done only if that line is written: it was a
   tenth of an accept's CPU in a reconnect storm (docs/scaling.md,
   "Accepts").
+- A connection's writes go out at the end of the event loop's turn
+  (`TurnFlushedServer`), not after a round of epoll registration.
 - Started by the supervisor (realtime/supervisor.py) it serves an inherited
   listening socket, tells the supervisor when it is ready, and drains if
   the supervisor dies.
@@ -53,7 +55,9 @@ from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import reactor as _reactor
+from twisted.internet import tcp
 from twisted.internet.task import LoopingCall
+from twisted.python.log import callWithLogger
 
 from realtime import lifecycle
 from realtime.close_codes import CLOSE_SERVICE_RESTART, CLOSE_TOO_BIG, SERVICE_RESTART_REASON, too_big_reason
@@ -86,6 +90,52 @@ class LazyPformat:
 # only (websocket/protocol.py); tests/realtime/test_channels_internals.py
 # fails if that name goes away.
 autobahn.websocket.protocol.pformat = LazyPformat  # type: ignore[assignment]
+
+
+# --- writes: at the end of the loop's turn -----------------------------------------
+
+
+class TurnFlushedServer(tcp.Server):
+    """A server connection whose buffered writes are sent at the end of the
+    event loop's turn.
+
+    Twisted buffers a write, registers the socket for writability (an epoll
+    change), sends when the loop reports it writable and unregisters it (a
+    second change): per event frame, two system calls and a turn of the
+    loop, about a fifth of the server's CPU per frame in the fan-out profile
+    (bench/REPORT.md, "Fan-out"). A connected socket is nearly always
+    writable, so here the send is a callback at the end of the turn: the
+    reactor's own `_readOrWrite(self, False)`, as a writable event would run
+    it (the same `doWrite`, the same handling of a lost connection and of
+    `loseConnection`). Writes of one turn still go out together. Only data
+    the kernel does not take waits for writability, the usual way.
+
+    Framework internals: `reactor._asyncioEventloop` and
+    `reactor._readOrWrite` of Twisted's asyncio reactor;
+    tests/realtime/test_channels_internals.py fails if they go away."""
+
+    _flush_scheduled = False
+    _awaiting_writable = False
+
+    def startWriting(self) -> None:
+        if self._flush_scheduled or self._awaiting_writable:
+            return
+        self._flush_scheduled = True
+        self.reactor._asyncioEventloop.call_soon(self._flush)
+
+    def stopWriting(self) -> None:
+        self._awaiting_writable = False
+        super().stopWriting()
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self.disconnected or self._awaiting_writable:
+            return
+        callWithLogger(self, self.reactor._readOrWrite, self, False)
+        unsent = self._tempDataLen or len(self.dataBuffer) > self.offset
+        if unsent and not self.disconnected:
+            self._awaiting_writable = True
+            super().startWriting()
 
 
 # --- WebSocket close frames -------------------------------------------------------
@@ -218,6 +268,9 @@ class StreamServer(daphne.server.Server):
         super().run()
 
     def listen_success(self, port: Any) -> None:
+        # The class of the connections this port accepts (before the first).
+        if isinstance(port, tcp.Port):
+            port.transport = TurnFlushedServer
         self.ports.append(port)
         super().listen_success(port)
 

@@ -121,3 +121,37 @@ def test_the_channels_redis_code_the_stream_layer_copies_is_unchanged(function, 
     owner, name = function.split(".")
     upstream = textwrap.dedent(inspect.getsource(getattr(getattr(pubsub, owner), name))).strip()
     assert upstream == copied.strip(), f"channels-redis changed {function}: re-read realtime/channel_layer.py"
+
+
+def test_the_twisted_internals_the_turn_flushed_writes_rely_on_are_there():
+    """realtime.daphne_server.TurnFlushedServer sends from a callback on the
+    reactor's asyncio loop through the reactor's own writable-event handler,
+    and is installed as the class of the connections a port accepts."""
+    from twisted.internet import asyncioreactor, tcp
+
+    reactor_init = inspect.getsource(asyncioreactor.AsyncioSelectorReactor.__init__)
+    assert "self._asyncioEventloop" in reactor_init
+    assert callable(asyncioreactor.AsyncioSelectorReactor._readOrWrite)
+    assert list(inspect.signature(asyncioreactor.AsyncioSelectorReactor._readOrWrite).parameters) == [
+        "self",
+        "selectable",
+        "read",
+    ]
+    assert "self.transport(" in inspect.getsource(tcp.Port.doRead)
+    assert tcp.Port.transport is tcp.Server
+
+
+def test_the_web_process_accepts_its_connections_as_turn_flushed_ones():
+    from twisted.internet import protocol, reactor
+
+    from realtime.daphne_server import StreamServer, TurnFlushedServer
+
+    server = StreamServer.__new__(StreamServer)
+    server.ports, server.listening_addresses = [], []
+    port = reactor.listenTCP(0, protocol.Factory.forProtocol(protocol.Protocol), interface="127.0.0.1")
+    try:
+        StreamServer.listen_success(server, port)
+        assert port.transport is TurnFlushedServer
+        assert server.ports == [port]
+    finally:
+        port.stopListening()
