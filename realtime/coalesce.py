@@ -66,6 +66,11 @@ class Coalescer(Generic[K, V]):
                 await self._one_round_trip(batch)
         finally:
             queue.sender = None
+            # Only when the sender itself was cancelled (its loop is ending)
+            # are callers left waiting: nobody else would answer them.
+            for _, future in queue.waiting:
+                future.cancel()
+            queue.waiting.clear()
 
     async def _one_round_trip(self, batch: list[tuple[K, asyncio.Future[V]]]) -> None:
         self.round_trips += 1

@@ -134,8 +134,8 @@ class TurnFlushedServer(tcp.Server):
         callWithLogger(self, self.reactor._readOrWrite, self, False)
         unsent = self._tempDataLen or len(self.dataBuffer) > self.offset
         if unsent and not self.disconnected:
-            self._awaiting_writable = True
             super().startWriting()
+            self._awaiting_writable = True
 
 
 # --- WebSocket close frames -------------------------------------------------------
@@ -269,7 +269,9 @@ class StreamServer(daphne.server.Server):
 
     def listen_success(self, port: Any) -> None:
         # The class of the connections this port accepts (before the first).
-        if isinstance(port, tcp.Port):
+        # TCP only: a Unix socket's port is a subclass whose connections
+        # are not TCP ones.
+        if type(port) is tcp.Port:
             port.transport = TurnFlushedServer
         self.ports.append(port)
         super().listen_success(port)

@@ -155,3 +155,18 @@ def test_the_web_process_accepts_its_connections_as_turn_flushed_ones():
         assert server.ports == [port]
     finally:
         port.stopListening()
+
+
+def test_a_unix_socket_port_keeps_its_own_connection_class(tmp_path):
+    from twisted.internet import protocol, reactor, unix
+
+    from realtime.daphne_server import StreamServer
+
+    server = StreamServer.__new__(StreamServer)
+    server.ports, server.listening_addresses = [], []
+    port = reactor.listenUNIX(str(tmp_path / "web.sock"), protocol.Factory.forProtocol(protocol.Protocol))
+    try:
+        StreamServer.listen_success(server, port)
+        assert port.transport is unix.Server
+    finally:
+        port.stopListening()

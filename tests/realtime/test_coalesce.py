@@ -99,3 +99,21 @@ async def test_a_fetch_that_answers_the_wrong_number_of_keys_is_an_error_not_a_m
     coalescer = Coalescer(short)
     outcomes = await asyncio.gather(coalescer.get("a"), coalescer.get("b"), return_exceptions=True)
     assert all(isinstance(o, RuntimeError) and "1 results for 2 keys" in str(o) for o in outcomes)
+
+
+async def test_when_the_sender_itself_is_cancelled_nobody_is_left_waiting():
+    fetch = Recorder()
+    fetch.release.clear()
+    coalescer = Coalescer(fetch)
+    out = asyncio.ensure_future(coalescer.get("out"))
+    await asyncio.sleep(0.01)
+    queued = asyncio.ensure_future(coalescer.get("queued"))
+    await asyncio.sleep(0.01)
+    (queue,) = coalescer._queues.values()
+    assert queue.sender is not None
+    queue.sender.cancel()
+    for caller in (out, queued):
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(caller, timeout=1)
+    fetch.release.set()
+    assert await coalescer.get("after") == "AFTER"  # a new sender starts
