@@ -28,6 +28,13 @@ class Recorder:
         return [key.upper() for key in keys]
 
 
+def held() -> tuple[Recorder, Coalescer[str, str]]:
+    """A coalescer whose round trips wait until `fetch.release` is set."""
+    fetch = Recorder()
+    fetch.release.clear()
+    return fetch, Coalescer(fetch)
+
+
 async def test_calls_made_in_the_same_turn_share_one_round_trip_in_call_order():
     fetch = Recorder()
     coalescer = Coalescer(fetch)
@@ -45,12 +52,9 @@ async def test_a_lone_call_is_sent_at_once():
 
 
 async def test_calls_made_while_a_batch_is_out_wait_and_go_together():
-    fetch = Recorder()
-    fetch.release.clear()
-    coalescer = Coalescer(fetch)
+    fetch, coalescer = held()
     first = asyncio.ensure_future(coalescer.get("first"))
-    await asyncio.sleep(0)
-    await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
     assert fetch.batches == [["first"]]  # out, and held
     later = [asyncio.ensure_future(coalescer.get(key)) for key in ["p", "q", "r"]]
     await asyncio.sleep(0.01)
@@ -79,9 +83,7 @@ async def test_batches_are_split_at_max_batch():
 
 
 async def test_a_caller_that_goes_away_leaves_the_others_their_answers():
-    fetch = Recorder()
-    fetch.release.clear()
-    coalescer = Coalescer(fetch)
+    fetch, coalescer = held()
     gone = asyncio.ensure_future(coalescer.get("gone"))
     stays = asyncio.ensure_future(coalescer.get("stays"))
     await asyncio.sleep(0.01)
@@ -102,9 +104,7 @@ async def test_a_fetch_that_answers_the_wrong_number_of_keys_is_an_error_not_a_m
 
 
 async def test_when_the_sender_itself_is_cancelled_nobody_is_left_waiting():
-    fetch = Recorder()
-    fetch.release.clear()
-    coalescer = Coalescer(fetch)
+    fetch, coalescer = held()
     out = asyncio.ensure_future(coalescer.get("out"))
     await asyncio.sleep(0.01)
     queued = asyncio.ensure_future(coalescer.get("queued"))
