@@ -11,7 +11,9 @@ process's (`process_time`, the read's pool threads included). `--without`
 replaces parts of an accept by ones that do no I/O (the ticket's
 redemption, the group's subscription, the user/`last_seq` read, the
 heartbeat task), to see what each costs: the method of docs/scaling.md,
-"Accepts". `--profile`: the cProfile lines of the accepts with the most
+"Accepts". Each run ends with its baseline, in the same process: the same
+number of accepts with all four removed (what the app costs without I/O),
+and the ratio to it. `--profile`: the cProfile lines of the accepts with the most
 time (cumulative; the event loop's thread only). Prints JSON.
 """
 
@@ -178,10 +180,19 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         model = get_user_model()
-        model.objects.bulk_create([model(username=f"acc{i}", password="!") for i in range(ACCEPTS + WARM)])
+        model.objects.bulk_create(
+            [model(username=f"acc{i}", password="!") for i in range(2 * (ACCEPTS + WARM))]
+        )
         users = list(model.objects.order_by("id").values_list("id", flat=True))
         connections.close_all()
-        result = asyncio.run(_run(users, parts, "--profile" in sys.argv))
+        result = asyncio.run(_run(users[: ACCEPTS + WARM], parts, "--profile" in sys.argv))
+        # The baseline, in the same process and after it (removing is for
+        # good): the same accepts with every part that does I/O removed.
+        baseline = asyncio.run(_run(users[ACCEPTS + WARM :], set(PARTS), False))
+        result["baseline_without_io"] = {
+            key: baseline[key] for key in ("without", "cpu_ms_per_accept", "wall_s")
+        }
+        result["ratio_to_baseline"] = round(result["cpu_ms_per_accept"] / baseline["cpu_ms_per_accept"], 2)
     finally:
         from django.db import connections
 
