@@ -6,7 +6,7 @@ Two paths (docs/realtime.md, "Authentication"):
   one must send an allowed one (a page on another site that somehow got a
   ticket still cannot use it).
   The ticket is redeemed in Redis on the event loop; that its user is still
-  active is checked by the consumer's first query (selectors.stream_start).
+  active is checked by the consumer's first query (selectors.stream_starts).
 - otherwise the session cookie, and then the page's own origin is required:
   an Origin whose host and port are the handshake's Host (a host in
   ALLOWED_HOSTS), https when the socket is wss, or an origin listed in

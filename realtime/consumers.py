@@ -63,8 +63,8 @@ WS_MAX_BACKLOG = 1000
 # The reads every stream makes (at accept, and at each heartbeat), batched
 # across the streams that make them at the same moment: a reconnect storm
 # is hundreds of accepts at once, and heartbeats fall due together after it.
-_stream_starts: Coalescer[int, int | None] = Coalescer(lambda user_ids: db(selectors.stream_starts)(user_ids))
-_last_seqs: Coalescer[int, int] = Coalescer(lambda user_ids: db(selectors.event_last_seqs)(user_ids))
+_stream_starts: Coalescer[int, int | None] = Coalescer(db(selectors.stream_starts))
+_last_seqs: Coalescer[int, int] = Coalescer(db(selectors.event_last_seqs))
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
