@@ -18,6 +18,11 @@ N behind one port, and `--client-processes` load generators (this file with
 channel and sends a hello (the least work an accept can be), and `daphne`,
 the stream's own web server serving bench/floor_app.py, which only accepts
 and says hello (the server's share of an accept, apart from the app's).
+A third baseline is the stream itself with CPython's own garbage-collector
+thresholds (`stream_python_gc`: `WEB_GC_THRESHOLDS=python`, nothing frozen;
+realtime/collector.py says why the web process changes them).
+`--repeat N` runs the two stream servers N times, alternated, and reports
+every run's figure and the median (this machine's noise is ±15 %).
 
 Reported per server: accepts/s (wall), and the server's own CPU seconds per
 1,000 accepts (its process tree, from /proc). The load generators share this
@@ -135,9 +140,15 @@ def py_spy_start(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
     if not Path(spy).exists():
         return None
     command = [spy, "record", "--pid", str(pid), "--format", "raw", "--output", str(out), "--nonblocking"]
+    command += ["--rate", "1000"]  # 100 (the default) leaves a 3,000-accept storm a few hundred samples
     return subprocess.Popen(
         [*command, "--subprocesses", "--gil"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+
+
+# The servers measured: each one's clients (which URL they open) and settings.
+CLIENT_KIND = {"bare": "bare", "daphne": "daphne", "stream": "stream", "stream_python_gc": "stream"}
+SERVER_ENV = {"stream_python_gc": {"WEB_GC_THRESHOLDS": "python"}}
 
 
 def storm(
@@ -147,7 +158,7 @@ def storm(
     server = subprocess.Popen(
         server_command(kind, port, env["REDIS_URL"], args.web_processes),
         cwd=ROOT,
-        env=env,
+        env={**env, **SERVER_ENV.get(kind, {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -157,13 +168,13 @@ def storm(
     try:
         wait_for_port(port)
         # Warm-up (not counted): imports, pools and the first queries.
-        warm = run_clients(kind, port, args, env, [users[: args.warm]], clients)
+        warm = run_clients(CLIENT_KIND[kind], port, args, env, [users[: args.warm]], clients)
         cpu_before = cpu_seconds(server.pid)
         if args.profile:
             spy = py_spy_start(server.pid, PROFILE_DIR / f"ws_accept-{kind}.pyspy")
             time.sleep(1.0)  # py-spy attaches before the storm starts
         shares = [users[args.warm + n :: args.client_processes] for n in range(args.client_processes)]
-        reports = run_clients(kind, port, args, env, shares, clients)
+        reports = run_clients(CLIENT_KIND[kind], port, args, env, shares, clients)
         server_cpu = cpu_seconds(server.pid) - cpu_before
         if spy is not None:
             spy.send_signal(2)
@@ -274,6 +285,7 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="sample the server with py-spy during the storm"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of the two stream servers, alternated")
     parser.add_argument("--database", default="tv_bench_accept")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--kind", default="stream", help=argparse.SUPPRESS)
@@ -322,11 +334,21 @@ def main() -> None:
             },
             "load_average_before": [round(x, 2) for x in os.getloadavg()],
         }
-        for kind in ("bare", "daphne", "stream"):
+        for kind in ("bare", "daphne"):
             log(f"{kind}: {args.connections} connections")
             result[kind] = storm(kind, args, env, users, workdir)
+        runs: dict[str, list[dict[str, Any]]] = {"stream_python_gc": [], "stream": []}
+        for n in range(args.repeat):
+            for kind in runs:
+                log(f"{kind} ({n + 1}/{args.repeat}): {args.connections} connections")
+                runs[kind].append(storm(kind, args, env, users, workdir))
+        for kind, done in runs.items():
+            # The run with the median CPU per accept stands for the server.
+            result[kind] = sorted(done, key=lambda r: r["server_cpu_ms_per_accept"])[len(done) // 2]
+            if args.repeat > 1:
+                result[kind]["runs_cpu_ms_per_accept"] = [r["server_cpu_ms_per_accept"] for r in done]
         stream = result["stream"]
-        for baseline in ("bare", "daphne"):
+        for baseline in ("bare", "daphne", "stream_python_gc"):
             base = result[baseline]
             result[f"ratio_stream_to_{baseline}"] = {
                 "accepts_per_s": round(stream["accepts_per_s"] / base["accepts_per_s"], 2),

@@ -49,6 +49,23 @@ def env_networks(name: str, default: str) -> list[str]:
     return networks
 
 
+def env_gc_thresholds(name: str, default: str) -> tuple[int, int, int] | None:
+    """Three positive integers for gc.set_threshold ("50000,2,3"), or None
+    for "python": CPython's own thresholds, left as they are."""
+    raw = os.environ.get(name, default).strip()
+    if raw == "python":
+        return None
+    try:
+        values = tuple(int(item) for item in raw.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or min(values) < 1:
+        raise ImproperlyConfigured(
+            f"{name} must be three positive integers (e.g. 50000,2,3) or python, got {raw!r}"
+        )
+    return values[0], values[1], values[2]
+
+
 def with_database(url: str, name: str) -> str:
     """`url` naming the database `name` instead. Everything else passes
     through as written (user, a percent-encoded password, a Unix-socket

@@ -31,6 +31,9 @@ docs/scaling.md "Draining"):
   "Accepts").
 - A connection's writes go out at the end of the event loop's turn
   (`TurnFlushedServer`), not after a round of epoll registration.
+- Once serving, the process freezes what exists and sets the garbage
+  collector's thresholds (realtime/collector.py): CPython's defaults made
+  a reconnect storm pay for one full collection after another.
 - Started by the supervisor (realtime/supervisor.py) it serves an inherited
   listening socket, tells the supervisor when it is ready, and drains if
   the supervisor dies.
@@ -59,7 +62,7 @@ from twisted.internet import tcp
 from twisted.internet.task import LoopingCall
 from twisted.python.log import callWithLogger
 
-from realtime import lifecycle
+from realtime import collector, lifecycle
 from realtime.close_codes import CLOSE_SERVICE_RESTART, CLOSE_TOO_BIG, SERVICE_RESTART_REASON, too_big_reason
 
 logger = logging.getLogger("realtime.server")
@@ -283,10 +286,19 @@ class StreamServer(daphne.server.Server):
         if self.parent_pid is not None:
             LoopingCall(self._parent_check).start(1.0, now=False)
         lifecycle.web_started()
+        from django.conf import settings
+
+        # Last: everything start-up made (the hooks' too) is frozen.
+        policy = collector.apply(settings.WEB_GC_THRESHOLDS)
         if self.ready_fd is not None:
             os.write(self.ready_fd, f"ready {os.getpid()}\n".encode())
             os.close(self.ready_fd)
-        logger.info("web process %d serving", os.getpid())
+        logger.info(
+            "web process %d serving (garbage collector: %d objects frozen, thresholds %s)",
+            os.getpid(),
+            policy.frozen,
+            "/".join(map(str, policy.thresholds)),
+        )
 
     def _parent_check(self) -> None:
         if os.getppid() != self.parent_pid and not self.draining:

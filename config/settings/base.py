@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from celery.schedules import crontab
 
-from config.env import env, env_bool, env_int, env_list, env_networks
+from config.env import env, env_bool, env_gc_thresholds, env_int, env_list, env_networks
 from config.logging import logging_config
 from core.converters import SCHEMA as PATH_CONVERTER_SCHEMA
 
@@ -432,6 +432,10 @@ WS_MAX_FRAME_BYTES = 64 * 1024
 # a loop is refused with 4029.
 WS_MAX_CONNECTIONS_PER_USER = env_int("WS_MAX_CONNECTIONS_PER_USER", 20)
 WS_TICKET_TTL_SECONDS = 30
+# The web process's cyclic garbage collector (realtime/collector.py): what
+# exists when it starts serving is frozen, and these thresholds replace
+# CPython's (700, 10, 10); "python" keeps CPython's.
+WEB_GC_THRESHOLDS = env_gc_thresholds("WEB_GC_THRESHOLDS", "50000,2,3")
 
 # --- Web Push (docs/push.md) ----------------------------------------------
 # The VAPID key signs every push; all processes and hosts must share one.

@@ -2,7 +2,8 @@
 seen as one service: /metrics on either merges both processes' request
 latencies (prometheus_client's multiprocess mode, set up by the launcher),
 and the health report counts the sockets of both and lists each process
-with its heartbeat."""
+with its heartbeat. Each runs its garbage collector under the web
+process's policy (realtime/collector.py)."""
 
 import asyncio
 import re
@@ -44,6 +45,26 @@ def two_web(tmp_path):
     )
     yield port, {int(found.group(1)), int(found.group(2))}
     stop(launcher, timeout=30)
+
+
+SERVING = re.compile(
+    r"web process (\d+) serving \(garbage collector: (\d+) objects frozen, thresholds (\d+)/(\d+)/(\d+)\)"
+)
+
+
+def test_each_web_process_freezes_its_start_up_and_sets_the_collectors_thresholds(two_web, tmp_path):
+    _, pids = two_web
+    log = tmp_path / "web.log"
+    serving = wait_for(
+        lambda: found if len(found := SERVING.findall(log.read_text())) == 2 else None,
+        timeout=30,
+        what="both web processes serving",
+    )
+    assert {int(pid) for pid, *_ in serving} == pids
+    for _, frozen, *thresholds in serving:
+        # Django, the URL resolvers and the app: far more than the interpreter alone.
+        assert int(frozen) > 50_000
+        assert [int(t) for t in thresholds] == [50_000, 2, 3]
 
 
 def _get(port: int, path: str) -> str:
