@@ -105,11 +105,32 @@ def _get_layer(self):
 
     return layer
 """
+UPSTREAM_SHARD_SUBSCRIBE = """
+async def subscribe(self, channel):
+    async with self._lock:
+        if channel not in self._subscribed_to:
+            self._ensure_redis()
+            self._ensure_receiver()
+            await self._pubsub.subscribe(channel)
+            self._subscribed_to.add(channel)
+"""
+UPSTREAM_SHARD_INIT = """
+def __init__(self, host, channel_layer):
+    self.host = host
+    self.channel_layer = channel_layer
+    self._subscribed_to = set()
+    self._lock = asyncio.Lock()
+    self._redis = None
+    self._pubsub = None
+    self._receive_task = None
+"""
 
 
 @pytest.mark.parametrize(
     ("function", "copied"),
     [
+        ("RedisSingleShardConnection.subscribe", UPSTREAM_SHARD_SUBSCRIBE),
+        ("RedisSingleShardConnection.__init__", UPSTREAM_SHARD_INIT),
         ("RedisPubSubLoopLayer.new_channel", UPSTREAM_NEW_CHANNEL),
         ("RedisPubSubLoopLayer._subscribe_to_channel", UPSTREAM_SUBSCRIBE_TO_CHANNEL),
         ("RedisPubSubChannelLayer._get_layer", UPSTREAM_GET_LAYER),
@@ -170,3 +191,13 @@ def test_a_unix_socket_port_keeps_its_own_connection_class(tmp_path):
         assert port.transport is unix.Server
     finally:
         port.stopListening()
+
+
+def test_the_loop_layer_still_makes_one_shard_per_host_the_stream_layer_replaces():
+    """realtime.channel_layer.GroupsOnlyLoopLayer swaps each shard upstream
+    made for a BatchedShard of the same host, after upstream's __init__."""
+    from channels_redis import pubsub
+
+    source = inspect.getsource(pubsub.RedisPubSubLoopLayer.__init__)
+    assert "RedisSingleShardConnection(host, self) for host in decode_hosts(hosts)" in source
+    assert "self._shards = [" in source

@@ -158,3 +158,38 @@ async def test_a_consumers_own_channel_is_not_subscribed_yet_its_groups_deliver(
     await channel_layer.group_send("user.9", {"type": "event.message", "n": 1})
     assert (await asyncio.wait_for(channel_layer.receive(channel), 5))["n"] == 1
     await channel_layer.group_discard("user.9", channel)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_group_joins_made_together_share_a_subscribe_and_each_is_subscribed_when_it_returns():
+    """realtime.channel_layer.BatchedShard: a reconnect storm's joins go to
+    Redis as few SUBSCRIBE commands; each join returns only once Redis has
+    its channel's SUBSCRIBE (counted by Redis itself), and each group delivers."""
+    import asyncio
+
+    from channels.layers import get_channel_layer
+
+    channel_layer = get_channel_layer()
+    loop_layer = channel_layer._get_layer()
+    groups = [f"user.{5000 + i}" for i in range(40)]
+    channels = [await channel_layer.new_channel() for _ in groups]
+    before = sum(shard._subscriber.round_trips for shard in loop_layer._shards)
+
+    async def join(group: str, channel: str) -> int:
+        await channel_layer.group_add(group, channel)
+        name = loop_layer._get_group_channel_name(group)
+        shard = loop_layer._get_shard(name)
+        # A PUBLISH from now on reaches this process: Redis counts the subscriber.
+        return int(dict(await shard._redis.pubsub_numsub(name))[name.encode()])
+
+    subscribers = await asyncio.gather(*(join(g, c) for g, c in zip(groups, channels, strict=True)))
+    assert subscribers == [1] * len(groups)
+    commands = sum(shard._subscriber.round_trips for shard in loop_layer._shards) - before
+    # The first join of each shard goes at once, the others together after it.
+    assert len(loop_layer._shards) <= commands <= 2 * len(loop_layer._shards)
+    for n, group in enumerate(groups):
+        await channel_layer.group_send(group, {"type": "event.message", "n": n})
+    received = [await asyncio.wait_for(channel_layer.receive(c), 5) for c in channels]
+    assert [m["n"] for m in received] == list(range(len(groups)))
+    for group, channel in zip(groups, channels, strict=True):
+        await channel_layer.group_discard(group, channel)
