@@ -8,7 +8,7 @@ time the survivors have grown by a quarter; a full collection traverses
 every live object, the ones that existed when the process started
 (Django, the URL resolvers, the app: about 140,000) and every held
 socket's. A reconnect storm is nothing but new survivors, so it paid for
-one full collection after another: 4 to 7 of them during 3,000 accepts,
+one full collection after another: 6 of them during 3,000 accepts,
 a third of the process's CPU per accept (bench/ws_accept.py, measured with
 `gc.callbacks`; docs/scaling.md, "Accepts").
 
