@@ -434,7 +434,7 @@ WS_MAX_CONNECTIONS_PER_USER = env_int("WS_MAX_CONNECTIONS_PER_USER", 20)
 WS_TICKET_TTL_SECONDS = 30
 # The web process's cyclic garbage collector (realtime/collector.py): what
 # exists when it starts serving is frozen, and these thresholds replace
-# CPython's (700, 10, 10); "python" keeps CPython's.
+# CPython's (700, 10, 10 on 3.11 and 3.12); "python" keeps CPython's.
 WEB_GC_THRESHOLDS = env_gc_thresholds("WEB_GC_THRESHOLDS", "50000,2,3")
 
 # --- Web Push (docs/push.md) ----------------------------------------------
