@@ -62,8 +62,9 @@ def test_each_web_process_freezes_its_start_up_and_sets_the_collectors_threshold
     )
     assert {int(pid) for pid, *_ in serving} == pids
     for _, frozen, *thresholds in serving:
-        # Django, the URL resolvers and the app: far more than the interpreter alone.
-        assert int(frozen) > 50_000
+        # Django, the URL resolvers and the app: far more than the interpreter
+        # alone (about 10,000 objects on 3.12 and 3.13; 138,000 here on 3.11).
+        assert int(frozen) > 30_000
         assert [int(t) for t in thresholds] == [50_000, 2, 3]
 
 
