@@ -4,10 +4,10 @@ Why a policy at all: a web process holds many long-lived objects, a few
 hundred per open socket (its Twisted transport, autobahn protocol, daphne
 and channels state, its consumer and tasks). CPython's defaults (700, 10,
 10; 2,000 for the first on 3.13) run a young collection every 700 net
-allocations and a full one each time the survivors have grown by a quarter; a full collection traverses
-every live object, the ones that existed when the process started
-(Django, the URL resolvers, the app: about 140,000) and every held
-socket's. A reconnect storm is nothing but new survivors, so it paid for
+allocations and a full one each time the survivors have grown by a
+quarter; a full collection traverses every live object, the ones that
+existed when the process started (Django, the URL resolvers, the app:
+about 140,000) and every held socket's. A reconnect storm is nothing but new survivors, so it paid for
 one full collection after another: 6 of them during 3,000 accepts,
 a third of the process's CPU per accept (bench/ws_accept.py, measured with
 `gc.callbacks`; docs/scaling.md, "Accepts").
